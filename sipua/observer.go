@@ -1,0 +1,157 @@
+package sipua
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is the registration state of one handset.
+//
+// Transitions (see registration.go):
+//
+//	Idle -> Connecting -> Authenticating -> Registered -> Unregistering -> Stopped
+//	Registered -> Authenticating (re-REGISTER, 401 -> full re-auth, SA refresh)
+//	Registered -> Connecting (301 redirect, connection lost)
+//	any -> Backoff (retryable failure), any -> Failed (final failure)
+type State uint8
+
+// Registration states.
+const (
+	StateIdle State = iota
+	StateConnecting
+	StateAuthenticating
+	StateRegistered
+	StateBackoff
+	StateUnregistering
+	StateStopped
+	StateFailed
+)
+
+var stateNames = [...]string{
+	StateIdle:           "idle",
+	StateConnecting:     "connecting",
+	StateAuthenticating: "authenticating",
+	StateRegistered:     "registered",
+	StateBackoff:        "backoff",
+	StateUnregistering:  "unregistering",
+	StateStopped:        "stopped",
+	StateFailed:         "failed",
+}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// Outcome is the bucket a registration attempt falls into, for metrics.
+type Outcome uint8
+
+// Outcome buckets (STYLE.md rule 6).
+const (
+	OutcomeSuccess Outcome = iota
+	OutcomeAuthRejected
+	OutcomeServerError
+	OutcomeTimeout
+	OutcomeTransport
+	OutcomeMedia
+	OutcomeConfig
+)
+
+var outcomeNames = [...]string{
+	OutcomeSuccess:      "success",
+	OutcomeAuthRejected: "auth_rejected",
+	OutcomeServerError:  "server_error",
+	OutcomeTimeout:      "timeout",
+	OutcomeTransport:    "transport",
+	OutcomeMedia:        "media",
+	OutcomeConfig:       "config",
+}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventState        EventKind = iota // State/Prev hold the transition
+	EventAuthStep                      // Step holds a plain-language description
+	EventRegistered                    // Latency holds the sign-in latency
+	EventUnregistered                  // un-REGISTER completed
+	EventFailure                       // Outcome/Reason/Status/Err classify the failure
+	EventMessage                       // trace: one SIP message in or out (Message, Outgoing)
+	EventKeepAlive                     // a CRLF keep-alive was sent
+)
+
+var eventKindNames = [...]string{
+	EventState:        "state",
+	EventAuthStep:     "auth_step",
+	EventRegistered:   "registered",
+	EventUnregistered: "unregistered",
+	EventFailure:      "failure",
+	EventMessage:      "message",
+	EventKeepAlive:    "keepalive",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) {
+		return eventKindNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// Event is one observation of a handset, delivered to an Observer.
+type Event struct {
+	Time     time.Time
+	Handset  string // identity: MAC or AOR
+	Kind     EventKind
+	State    State // new state (EventState)
+	Prev     State
+	Step     string        // plain-language auth step (EventAuthStep)
+	Outcome  Outcome       // EventFailure, EventRegistered (OutcomeSuccess)
+	Reason   string        // short fixed reason for metrics, e.g. "401 after AUTHENTICATE", "503", "tls handshake"
+	Status   int           // SIP status code if any
+	Latency  time.Duration // e.g. sign-in latency for EventRegistered
+	Message  string        // EventMessage only: the full SIP message text, secrets redacted
+	Outgoing bool          // EventMessage direction
+	Err      error
+}
+
+// Observer receives events. Observe must not block; it is called without
+// locks held, possibly from several goroutines of one handset in turn.
+type Observer interface{ Observe(Event) }
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f(ev).
+func (f ObserverFunc) Observe(ev Event) { f(ev) }
+
+// Classified is implemented by every error that ends a registration.
+type Classified interface {
+	error
+	Outcome() Outcome
+	Reason() string
+}
+
+// Classify walks err's chain for a Classified error and returns its bucket.
+// A nil error is a success; an unclassified one is a transport failure with
+// reason "unknown".
+func Classify(err error) (Outcome, string) {
+	if err == nil {
+		return OutcomeSuccess, ""
+	}
+	var c Classified
+	if errors.As(err, &c) {
+		return c.Outcome(), c.Reason()
+	}
+	return OutcomeTransport, "unknown"
+}
