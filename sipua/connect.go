@@ -1,0 +1,187 @@
+package sipua
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// srvServices is SIPE's DNS SRV order for TLS (protocols.md §1.1; the
+// TCP-only _sipinternal._tcp and _sip._tcp are skipped: we only speak TLS).
+var srvServices = [][2]string{{"sipinternaltls", "tcp"}, {"sip", "tls"}}
+
+// resolveTarget picks where to connect: the 301 target if any, else
+// --target (WithDialAddr) with the configured host as TLS name, else the
+// configured server, else DNS SRV on the AOR domain.
+func (h *Handset) resolveTarget(ctx context.Context) (*target, error) {
+	h.mu.Lock()
+	t := h.target
+	h.mu.Unlock()
+	if t != nil {
+		return h.resolveHost(ctx, t)
+	}
+	_, domain := h.cfg.aorParts()
+	name := h.cfg.Server
+	port := h.cfg.Port
+	if port == 0 {
+		port = DefaultPort
+	}
+	if h.dialAddr != "" {
+		if name == "" {
+			name = domain
+		}
+		return &target{addr: h.dialAddr, serverName: name}, nil
+	}
+	if name != "" {
+		return h.resolveHost(ctx, &target{addr: net.JoinHostPort(name, strconv.Itoa(port)), serverName: name})
+	}
+	var errs []error
+	for _, s := range srvServices {
+		_, recs, err := h.resolver.LookupSRV(ctx, s[0], s[1], domain)
+		if err != nil || len(recs) == 0 {
+			errs = append(errs, fmt.Errorf("_%s._%s.%s: %w", s[0], s[1], domain, err))
+			continue
+		}
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Priority < recs[j].Priority })
+		host := strings.TrimSuffix(recs[0].Target, ".")
+		return h.resolveHost(ctx, &target{addr: net.JoinHostPort(host, strconv.Itoa(int(recs[0].Port))), serverName: host})
+	}
+	return nil, &Error{Op: "discover " + domain, Class: OutcomeConfig, Why: "dns srv", Err: errors.Join(errs...)}
+}
+
+// resolveHost turns a host name into an IP once, so that sipgo does not
+// resolve on every request (DEPENDENCIES.md §1.8).
+func (h *Handset) resolveHost(ctx context.Context, t *target) (*target, error) {
+	host, port, err := net.SplitHostPort(t.addr)
+	if err != nil {
+		return nil, &Error{Op: "resolve " + t.addr, Class: OutcomeConfig, Why: "bad address", Err: err}
+	}
+	if net.ParseIP(host) != nil {
+		return t, nil
+	}
+	ips, err := h.resolver.LookupHost(ctx, host)
+	if err != nil || len(ips) == 0 {
+		return nil, &Error{Op: "resolve " + host, Class: OutcomeTransport, Why: "dns", Err: err}
+	}
+	return &target{addr: net.JoinHostPort(ips[0], port), serverName: t.serverName}, nil
+}
+
+// connect opens a fresh UA and TLS connection to the target. Any previous
+// connection is closed first (Lync binds a registration to its connection).
+func (h *Handset) connect(ctx context.Context) (*connection, error) {
+	h.disconnect()
+	h.setState(StateConnecting)
+	t, err := h.resolveTarget(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{}
+	if h.tlsConf != nil {
+		tc = h.tlsConf.Clone()
+	}
+	// Always set the FQDN: sipgo would otherwise use the dialled IP as the
+	// server name (DEPENDENCIES.md §1.2).
+	tc.ServerName = t.serverName
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	if h.cfg.Insecure {
+		tc.InsecureSkipVerify = true //nolint:gosec // only with --insecure, logged loudly in New
+	}
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent(h.cfg.UserAgent),
+		sipgo.WithUserAgenTLSConfig(tc),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(h.log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(h.log)),
+	)
+	if err != nil {
+		return nil, &Error{Op: "connect", Class: OutcomeTransport, Why: "user agent", Err: err}
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(h.log))
+	if err != nil {
+		_ = ua.Close()
+		return nil, &Error{Op: "connect", Class: OutcomeTransport, Why: "user agent", Err: err}
+	}
+	c := &connection{ua: ua, srv: srv, dest: t.addr, lost: make(chan struct{})}
+	h.installHandlers(srv)
+
+	// Dial now, so that Contact and Via carry our real local address.
+	pre := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: t.serverName})
+	pre.AppendHeader(&sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Params: sip.NewParams()})
+	pre.SetTransport("TLS")
+	pre.SetDestination(t.addr)
+	conn, err := ua.TransportLayer().ClientRequestConnection(ctx, pre)
+	if err != nil {
+		c.close()
+		return nil, classifyDial(t, err)
+	}
+	c.tc = conn
+	c.local = conn.LocalAddr().String()
+	h.log.Info("connected", "server", t.serverName, "addr", t.addr, "local", c.local)
+	h.mu.Lock()
+	h.conn = c
+	h.mu.Unlock()
+	return c, nil
+}
+
+func classifyDial(t *target, err error) error {
+	why := "connect"
+	var cv *tls.CertificateVerificationError
+	var hn x509.HostnameError
+	var ua x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &cv), errors.As(err, &hn), errors.As(err, &ua), strings.Contains(err.Error(), "TLS handshake"):
+		why = "tls handshake"
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Op: "connect " + t.serverName + " (" + t.addr + ")", Class: OutcomeTimeout, Why: "connect timeout", Err: err}
+	}
+	return &Error{Op: "connect " + t.serverName + " (" + t.addr + ")", Class: OutcomeTransport, Why: why, Err: err}
+}
+
+// disconnect drops the current connection, if any.
+func (h *Handset) disconnect() {
+	h.mu.Lock()
+	c := h.conn
+	h.conn = nil
+	h.mu.Unlock()
+	if c != nil {
+		c.close()
+	}
+}
+
+// keepAlive sends the RFC 5626 CRLF ping on the registration's connection
+// (protocols.md §1.1; sipgo never sends one, DEPENDENCIES.md §1.7).
+func (h *Handset) keepAlive() error {
+	h.mu.Lock()
+	c := h.conn
+	h.mu.Unlock()
+	if c == nil {
+		return errConnLost
+	}
+	conn, err := c.ua.TransportLayer().GetConnection("tls", c.dest)
+	if err != nil {
+		return errConnLost
+	}
+	defer func() { _, _ = conn.TryClose() }()
+	w, ok := conn.(io.Writer)
+	if !ok {
+		return errConnLost
+	}
+	if _, err := w.Write([]byte("\r\n\r\n")); err != nil {
+		return fmt.Errorf("%w: %w", errConnLost, err)
+	}
+	h.emit(Event{Kind: EventKeepAlive})
+	return nil
+}
+
+var errConnLost = errors.New("sipua: connection lost")

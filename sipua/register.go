@@ -1,0 +1,579 @@
+package sipua
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Supported/Allow-Events/ms-keep-alive values SIPE sends and Lync 2013
+// accepts (protocols.md §1.2).
+const (
+	hdrSupported   = "gruu-10, adhoclist, msrtc-event-categories, com.microsoft.msrtc.presence"
+	contactMethods = "INVITE, MESSAGE, INFO, SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY"
+)
+
+// Register signs in once: connect over TLS, then the three REGISTERs of the
+// connectionless NTLM flow (protocols.md §3), following up to three 301
+// redirects. It returns when registered or on failure (a *Error; NTLM
+// rejection is final: IsFinal). ctx bounds the whole sign-in.
+func (h *Handset) Register(ctx context.Context) error {
+	if h.isClosed() {
+		return ErrClosed
+	}
+	start := time.Now()
+	for redirects := 0; ; redirects++ {
+		c, err := h.connect(ctx)
+		if err != nil {
+			return h.fail(err)
+		}
+		err = h.authenticate(ctx, c, start)
+		var rd *redirectError
+		if errors.As(err, &rd) && redirects < defaultMaxRedirects {
+			h.step("server redirected us to %s (301); reconnecting there", rd.to.addr)
+			h.mu.Lock()
+			h.target = rd.to
+			h.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			h.disconnect()
+			return h.fail(err)
+		}
+		return nil
+	}
+}
+
+// fail reports a classified failure and moves to StateFailed (or Backoff
+// for Run to decide); it returns err unchanged.
+func (h *Handset) fail(err error) error {
+	o, why := Classify(err)
+	ev := Event{Kind: EventFailure, Outcome: o, Reason: why, Err: err}
+	var e *Error
+	if errors.As(err, &e) {
+		ev.Status = e.Status
+	}
+	h.log.Warn("registration failed", "outcome", o, "reason", why, "err", err)
+	h.emit(ev)
+	h.setState(StateFailed)
+	return err
+}
+
+type redirectError struct{ to *target }
+
+func (e *redirectError) Error() string { return "sipua: redirected to " + e.to.addr }
+
+// authenticate runs the full NTLM sign-in on c (protocols.md §3):
+//
+//  1. REGISTER, no credentials        → 401 WWW-Authenticate: NTLM realm, targetname, version
+//  2. REGISTER, gssapi-data=""         → 401 NTLM opaque, gssapi-data=CHALLENGE
+//  3. REGISTER, AUTHENTICATE, signed   → 200 OK, Authentication-Info rspauth (verified)
+//
+// It also serves a 401 to a re-REGISTER and the SA refresh (full
+// re-authentication starting with an unsigned REGISTER, pitfall 6).
+func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Time) error {
+	h.setState(StateAuthenticating)
+	h.mu.Lock()
+	h.sa = nil
+	if h.dlg.callID == "" {
+		h.dlg = registration{callID: h.randHex(16), fromTag: h.randHex(5), cseq: 0}
+	}
+	h.mu.Unlock()
+	op := "register " + h.cfg.AOR
+
+	// Step 1.
+	req := h.newRegister(c, h.requestedExpires())
+	h.step("sent REGISTER without credentials to learn the server's authentication schemes")
+	res, err := h.roundTrip(ctx, c, req, nil)
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.StatusCode == sip.StatusMovedPermanently:
+		return h.redirect(res, op)
+	case res.StatusCode == sip.StatusOK:
+		// A registrar that asks for no authentication is not Lync; refuse to
+		// run unsigned.
+		return &Error{Op: op, Class: OutcomeServerError, Why: "registered without authentication", Status: 200}
+	case res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired:
+		return statusError(op, "REGISTER", res)
+	}
+	hdrName := "Authorization"
+	if res.StatusCode == sip.StatusProxyAuthRequired {
+		hdrName = "Proxy-Authorization" // OCS 2007 family (protocols.md §2.1, pitfall 4)
+	}
+	chal, schemes := pickChallenge(res, "NTLM")
+	if chal == nil {
+		return &Error{Op: op, Class: OutcomeConfig, Why: "ntlm not offered", Status: res.StatusCode,
+			Err: fmt.Errorf("server offers %s", strings.Join(schemes, ", "))}
+	}
+	realm, targetname, version := chal.get("realm"), chal.get("targetname"), chal.version()
+	h.step("server offers NTLM (realm %q, targetname %q, version %d)", realm, targetname, version)
+
+	// Step 2: connectionless NTLM has no NEGOTIATE message.
+	ap := &authParams{Scheme: "NTLM"}
+	ap.Add("qop", "auth", true)
+	ap.Add("realm", realm, true)
+	ap.Add("targetname", targetname, true)
+	ap.Add("gssapi-data", "", true)
+	if version > 2 {
+		ap.Add("version", strconv.Itoa(version), false)
+	}
+	req = h.newRegister(c, h.requestedExpires())
+	req.AppendHeader(sip.NewHeader(hdrName, ap.String()))
+	h.step("sent REGISTER with empty NTLM gssapi-data (connectionless: no NEGOTIATE)")
+	res, err = h.roundTrip(ctx, c, req, nil)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired {
+		return statusError(op, "REGISTER with empty gssapi-data", res)
+	}
+	chal, _ = pickChallenge(res, "NTLM")
+	if chal == nil || chal.get("gssapi-data") == "" {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "no ntlm challenge", Status: res.StatusCode}
+	}
+	token, err := base64.StdEncoding.DecodeString(chal.get("gssapi-data"))
+	if err != nil {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "bad ntlm challenge", Status: res.StatusCode, Err: err}
+	}
+	opaque := chal.get("opaque")
+	h.step("received NTLM CHALLENGE (%d bytes) with security association opaque=%q", len(token), opaque)
+
+	// Step 3.
+	authMsg, sg, err := h.auth.Authenticate(token)
+	if err != nil {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "ntlm authenticate", Final: true, Err: err}
+	}
+	user := h.cfg.AuthUser
+	if h.cfg.AuthDomain != "" {
+		user = h.cfg.AuthDomain + `\` + user
+	}
+	h.step("computed NTLMv2 AUTHENTICATE for %s (the password never leaves the handset) and derived the signing keys", user)
+	if v := chal.version(); v != 0 {
+		version = v
+	}
+	if r := chal.get("realm"); r != "" {
+		realm = r
+	}
+	if tn := chal.get("targetname"); tn != "" {
+		targetname = tn
+	}
+	sa := &secAssoc{signer: sg, scheme: "NTLM", realm: realm, targetname: targetname, opaque: opaque,
+		version: version, header: hdrName,
+		deadline: time.Now().Add(h.cfg.scale(h.cfg.SALifetime) - h.cfg.scale(h.cfg.SAMargin))}
+	req = h.newRegister(c, h.requestedExpires())
+	if err := h.sign(req, sa, base64.StdEncoding.EncodeToString(authMsg)); err != nil {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
+	}
+	h.step("sent REGISTER with NTLM AUTHENTICATE, already signed with the new keys (cnum=%d)", sa.cnum)
+	res, err = h.roundTrip(ctx, c, req, sa)
+	if err != nil {
+		return err
+	}
+	switch res.StatusCode {
+	case sip.StatusOK:
+	case sip.StatusUnauthorized, sip.StatusProxyAuthRequired, sip.StatusForbidden:
+		// Final: another attempt with the same password could lock the
+		// account (RELIABILITY.md B.2).
+		e := statusError(op, "AUTHENTICATE", res)
+		e.Class, e.Final = OutcomeAuthRejected, true
+		e.Why = strconv.Itoa(res.StatusCode) + " after AUTHENTICATE"
+		h.step("server rejected the NTLM credentials (%d %s); not retrying: repeated attempts lock accounts", res.StatusCode, res.Reason)
+		return e
+	case sip.StatusMovedPermanently:
+		return h.redirect(res, op)
+	default:
+		return statusError(op, "REGISTER with AUTHENTICATE", res)
+	}
+	// Pitfall 5: the 200 OK to the AUTHENTICATE REGISTER is the first
+	// message verified with the server keys; it must be signed.
+	if len(authInfoHeaders(res)) == 0 {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "unsigned 200 after AUTHENTICATE", Status: 200}
+	}
+	h.step("verified the server's signature on the 200 OK (security association established)")
+	h.mu.Lock()
+	h.sa = sa
+	h.mu.Unlock()
+	if err := h.registered(res, start); err != nil {
+		return err
+	}
+	return nil
+}
+
+// registered processes a REGISTER 200 OK (protocols.md §1.4).
+func (h *Handset) registered(res *sip.Response, start time.Time) error {
+	info := regInfo{at: time.Now(), expires: h.requestedExpires()}
+	if hs := res.GetHeaders("Expires"); len(hs) > 0 {
+		if n, err := strconv.Atoi(strings.TrimSpace(hs[0].Value())); err == nil {
+			info.expires = time.Duration(n) * time.Second
+		}
+	}
+	found := false
+	for _, hdr := range res.GetHeaders("Contact") {
+		for _, ct := range splitList(contactValue(hdr)) {
+			if !strings.Contains(strings.ToUpper(ct), strings.ToUpper(h.instance)) {
+				continue
+			}
+			found = true
+			params := contactParams(ct)
+			if g, ok := params["gruu"]; ok {
+				info.gruu = g
+			}
+			if e, ok := params["expires"]; ok {
+				if n, err := strconv.Atoi(e); err == nil {
+					info.expires = time.Duration(n) * time.Second
+				}
+			}
+		}
+	}
+	if !found {
+		h.log.Warn("200 OK carries no Contact with our +sip.instance", "instance", h.instance)
+	}
+	info.keepAlive = h.cfg.scale(h.cfg.KeepAliveInterval)
+	for _, hdr := range res.GetHeaders("ms-keep-alive") {
+		for _, p := range strings.Split(hdr.Value(), ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "timeout") {
+				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+					info.keepAlive = h.cfg.scale(time.Duration(n) * time.Second)
+				}
+			}
+		}
+	}
+	h.mu.Lock()
+	h.reg = info
+	h.mu.Unlock()
+	h.setState(StateRegistered)
+	lat := time.Since(start)
+	h.log.Info("registered", "gruu", info.gruu, "expires", info.expires, "keepalive", info.keepAlive, "latency", lat)
+	h.emit(Event{Kind: EventRegistered, Outcome: OutcomeSuccess, Status: 200, Latency: lat})
+	return nil
+}
+
+// contactValue returns the raw value of a Contact header (typed or generic).
+func contactValue(hdr sip.Header) string { return hdr.Value() }
+
+// contactParams returns the header parameters after the URI of one contact.
+func contactParams(ct string) map[string]string {
+	out := map[string]string{}
+	rest := ct
+	if i := strings.IndexByte(ct, '>'); i >= 0 {
+		rest = ct[i+1:]
+	}
+	for _, p := range splitParams(rest) {
+		k, v, _ := strings.Cut(p, "=")
+		out[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out
+}
+
+// splitParams splits on ';' outside quotes.
+func splitParams(s string) []string {
+	var out []string
+	quoted, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quoted = !quoted
+		case ';':
+			if !quoted {
+				if p := strings.TrimSpace(s[start:i]); p != "" {
+					out = append(out, p)
+				}
+				start = i + 1
+			}
+		}
+	}
+	if p := strings.TrimSpace(s[start:]); p != "" {
+		out = append(out, p)
+	}
+	return out
+}
+
+// redirect turns a 301 into the new target: host, port and transport come
+// from the Contact (protocols.md §1.4).
+func (h *Handset) redirect(res *sip.Response, op string) error {
+	hs := res.GetHeaders("Contact")
+	if len(hs) == 0 {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "301 without contact", Status: 301}
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(uriOf(hs[0].Value()), &u); err != nil || u.Host == "" {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "301 bad contact", Status: 301, Err: err}
+	}
+	port := u.Port
+	if port == 0 {
+		port = DefaultPort
+	}
+	return &redirectError{to: &target{addr: net.JoinHostPort(u.Host, strconv.Itoa(port)), serverName: u.Host}}
+}
+
+// pickChallenge returns the first challenge of scheme and the list of
+// offered schemes (there is one header per scheme, MS-SIPAE 4.1).
+func pickChallenge(res *sip.Response, scheme string) (*authParams, []string) {
+	var schemes []string
+	var found *authParams
+	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
+		for _, hdr := range res.GetHeaders(name) {
+			p, err := parseAuth(hdr.Value())
+			if err != nil {
+				continue
+			}
+			schemes = append(schemes, p.Scheme)
+			if found == nil && strings.EqualFold(p.Scheme, scheme) {
+				found = p
+			}
+		}
+	}
+	return found, schemes
+}
+
+func authInfoHeaders(m sip.Message) []sip.Header {
+	hs := m.GetHeaders("Authentication-Info")
+	return append(hs, m.GetHeaders("Proxy-Authentication-Info")...)
+}
+
+// statusError classifies a failure response.
+func statusError(op, what string, res *sip.Response) *Error {
+	e := &Error{Op: op, Status: res.StatusCode, Why: strconv.Itoa(res.StatusCode)}
+	switch {
+	case res.StatusCode == 401 || res.StatusCode == 403 || res.StatusCode == 407:
+		e.Class = OutcomeAuthRejected
+	case res.StatusCode == 408 || res.StatusCode == 504:
+		e.Class = OutcomeTimeout
+	default:
+		e.Class = OutcomeServerError
+	}
+	for _, name := range []string{"ms-diagnostics", "ms-diagnostics-public", "Warning"} {
+		if hs := res.GetHeaders(name); len(hs) > 0 {
+			e.Diag = hs[0].Value()
+			if name != "Warning" {
+				if code, _, ok := strings.Cut(e.Diag, ";"); ok {
+					e.Why += " ms-diagnostics " + strings.TrimSpace(code)
+				}
+			}
+			break
+		}
+	}
+	e.Err = fmt.Errorf("%s: %d %s", what, res.StatusCode, res.Reason)
+	return e
+}
+
+// requestedExpires is the Expires we ask for, shortened by TimeScale.
+func (h *Handset) requestedExpires() time.Duration {
+	d := h.cfg.scale(h.cfg.Expires)
+	if d < time.Second {
+		d = time.Second
+	}
+	return d
+}
+
+// newRegister builds the next REGISTER of the registration (protocols.md
+// §1.2), with a fresh branch and the next CSeq.
+func (h *Handset) newRegister(c *connection, expires time.Duration) *sip.Request {
+	user, domain := h.cfg.aorParts()
+	h.mu.Lock()
+	h.dlg.cseq++
+	dlg := h.dlg
+	h.mu.Unlock()
+	req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: domain})
+	lhost, lport := splitHostPortInt(c.local)
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: lhost, Port: lport, Params: sip.NewParams()}
+	via.Params.Add("branch", "z9hG4bK"+h.randHex(8))
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: domain}, Params: sip.NewParams()}
+	from.Params.Add("tag", dlg.fromTag)
+	from.Params.Add("epid", h.epid)
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: user, Host: domain}, Params: sip.NewParams()}
+	callID := sip.CallIDHeader(dlg.callID)
+	maxfwd := sip.MaxForwardsHeader(70)
+	req.AppendHeader(via)
+	req.AppendHeader(&maxfwd)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: dlg.cseq, MethodName: sip.REGISTER})
+	req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf(
+		`<sip:%s;transport=tls;ms-opaque=%s>;methods="%s";proxy=replace;+sip.instance="<urn:uuid:%s>"`,
+		c.local, h.opaqueTok, contactMethods, h.instance)))
+	req.AppendHeader(sip.NewHeader("User-Agent", h.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("Supported", hdrSupported))
+	req.AppendHeader(sip.NewHeader("Event", "registration"))
+	req.AppendHeader(sip.NewHeader("Allow-Events", "presence"))
+	req.AppendHeader(sip.NewHeader("ms-keep-alive", "UAC;hop-hop=yes"))
+	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
+	req.SetBody(nil)
+	req.SetTransport("TLS")
+	req.SetDestination(c.dest)
+	return req
+}
+
+func splitHostPortInt(hp string) (string, int) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return hp, 0
+	}
+	n, _ := strconv.Atoi(p)
+	return host, n
+}
+
+// sign adds the signed Authorization header (protocols.md §2.2 field order,
+// §2.3 buffer, §4.5 signature): fresh crand, next cnum.
+func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) error {
+	h.mu.Lock()
+	sa.cnum++
+	cnum := sa.cnum
+	h.mu.Unlock()
+	crand := h.randHex(4)
+	f := messageFields(m)
+	f.Scheme, f.Rand, f.Num = sa.scheme, crand, strconv.FormatUint(uint64(cnum), 10)
+	f.Realm, f.TargetName = sa.realm, sa.targetname
+	sig, err := sa.signer.Sign(f.buffer(sa.version))
+	if err != nil {
+		return err
+	}
+	ap := &authParams{Scheme: sa.scheme}
+	ap.Add("qop", "auth", true)
+	if sa.opaque != "" {
+		ap.Add("opaque", sa.opaque, true)
+	}
+	ap.Add("realm", sa.realm, true)
+	ap.Add("targetname", sa.targetname, true)
+	if gssapi != "" {
+		ap.Add("gssapi-data", gssapi, true)
+	}
+	if sa.version > 2 {
+		ap.Add("version", strconv.Itoa(sa.version), false)
+	}
+	ap.Add("crand", crand, true)
+	ap.Add("cnum", strconv.FormatUint(uint64(cnum), 10), true)
+	ap.Add("response", sig, true)
+	name := sa.header
+	if _, ok := m.(*sip.Response); ok {
+		name = strings.Replace(name, "Authorization", "Authentication-Info", 1)
+	}
+	switch mm := m.(type) {
+	case *sip.Request:
+		mm.RemoveHeader(name)
+	case *sip.Response:
+		mm.RemoveHeader(name)
+	}
+	m.AppendHeader(sip.NewHeader(name, ap.String()))
+	return nil
+}
+
+// verify checks every Authentication-Info of m against sa. It reports
+// whether m was signed; a bad signature is an error (protocols.md §2.4).
+func (h *Handset) verify(m sip.Message, sa *secAssoc) (bool, error) {
+	hs := authInfoHeaders(m)
+	if len(hs) == 0 {
+		return false, nil
+	}
+	for _, hdr := range hs {
+		p, err := parseAuth(hdr.Value())
+		if err != nil {
+			return true, fmt.Errorf("sipua: authentication-info: %w", err)
+		}
+		if !strings.EqualFold(p.Scheme, sa.scheme) {
+			continue
+		}
+		f := messageFields(m)
+		f.Scheme = p.Scheme
+		f.Rand, f.Num = p.get("srand"), p.get("snum")
+		f.Realm, f.TargetName = sa.realm, sa.targetname
+		if r, ok := p.Get("realm"); ok {
+			f.Realm = r
+		}
+		if tn, ok := p.Get("targetname"); ok {
+			f.TargetName = tn
+		}
+		if err := sa.signer.Verify(f.buffer(sa.version), p.get("rspauth")); err != nil {
+			return true, fmt.Errorf("sipua: server signature: %w", err)
+		}
+		return true, nil
+	}
+	return true, errors.New("sipua: authentication-info for another scheme")
+}
+
+// roundTrip sends req on c and waits for the final response, tracing both.
+// With sa set, a signed response is verified; a bad signature ends the
+// connection (SIPE: "Invalid message signature").
+func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request, sa *secAssoc) (*sip.Response, error) {
+	op := fmt.Sprintf("register %s: %s cseq %d", h.cfg.AOR, req.Method, req.CSeq().SeqNo)
+	tctx, cancel := context.WithTimeout(ctx, h.cfg.TransactionTimeout)
+	defer cancel()
+	tx, err := c.ua.TransactionLayer().Request(tctx, req)
+	if err != nil {
+		return nil, &Error{Op: op, Class: OutcomeTransport, Why: "send", Err: err}
+	}
+	defer tx.Terminate()
+	h.trace(req, true)
+	for {
+		select {
+		case res := <-tx.Responses():
+			h.trace(res, false)
+			if res.IsProvisional() {
+				continue
+			}
+			if sa != nil {
+				if _, err := h.verify(res, sa); err != nil {
+					h.step("server signature on %d %s did NOT verify: dropping the connection", res.StatusCode, res.Reason)
+					return nil, &Error{Op: op, Class: OutcomeAuthRejected, Why: "bad server signature", Status: res.StatusCode, Err: err}
+				}
+			}
+			return res, nil
+		case <-tx.Done():
+			err := tx.Err()
+			if errors.Is(err, sip.ErrTransactionTimeout) {
+				return nil, &Error{Op: op, Class: OutcomeTimeout, Why: "timeout", Err: err}
+			}
+			return nil, &Error{Op: op, Class: OutcomeTransport, Why: "connection lost", Err: err}
+		case <-tctx.Done():
+			if ctx.Err() != nil {
+				return nil, &Error{Op: op, Class: OutcomeTimeout, Why: "canceled", Err: ctx.Err()}
+			}
+			return nil, &Error{Op: op, Class: OutcomeTimeout, Why: "timeout", Err: tctx.Err()}
+		case <-h.closing:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// trace reports one SIP message, secrets redacted.
+func (h *Handset) trace(m sip.Message, out bool) {
+	if h.obs == nil && !h.log.Enabled(context.Background(), -8) {
+		return
+	}
+	text := Redact(m.String())
+	h.emit(Event{Kind: EventMessage, Message: text, Outgoing: out})
+}
+
+// Redact hides secrets in a SIP message text: the gssapi-data of an
+// Authorization header carries the NTLMv2 response, which allows an offline
+// password guess, so it never reaches a trace.
+func Redact(msg string) string {
+	lines := strings.Split(msg, "\r\n")
+	for i, l := range lines {
+		name, _, ok := strings.Cut(l, ":")
+		if !ok || !strings.HasSuffix(strings.ToLower(strings.TrimSpace(name)), "authorization") {
+			continue
+		}
+		j := strings.Index(l, `gssapi-data="`)
+		if j < 0 {
+			continue
+		}
+		k := strings.IndexByte(l[j+len(`gssapi-data="`):], '"')
+		if k <= 0 {
+			continue
+		}
+		lines[i] = l[:j] + `gssapi-data="[redacted]"` + l[j+len(`gssapi-data="`)+k+1:]
+	}
+	return strings.Join(lines, "\r\n")
+}
