@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"sort"
 	"strconv"
@@ -101,6 +102,7 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(h.cfg.UserAgent),
 		sipgo.WithUserAgenTLSConfig(tc),
+		sipgo.WithUserAgentParser(NewParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(h.log)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(h.log)),
 	)
@@ -185,3 +187,18 @@ func (h *Handset) keepAlive() error {
 }
 
 var errConnLost = errors.New("sipua: connection lost")
+
+// NewParser returns the SIP parser for Lync peers: Contact stays a raw
+// header, because sipgo's typed Contact parser splits on the comma inside
+// methods="INVITE, MESSAGE, …" and fails on +sip.instance="<urn:uuid:…>",
+// and a parse error closes the whole TLS connection (found against our fake
+// front end). The message limit is raised to 1 MiB for large roaming
+// NOTIFYs (DEPENDENCIES.md §1.6).
+func NewParser() *sip.Parser {
+	m := maps.Clone(sip.DefaultHeadersParser())
+	delete(m, "contact")
+	delete(m, "m")
+	p := sip.NewParser(sip.WithHeadersParsers(m))
+	p.MaxMessageLength = 1 << 20
+	return p
+}

@@ -94,6 +94,15 @@ func (h *Handset) backoff(ctx context.Context, failures int) bool {
 // stayRegistered runs the timers of one registration. It returns nil when
 // stopped and an *Error when the registration is lost.
 func (h *Handset) stayRegistered(ctx context.Context) error {
+	// The keep-alive ticker outlives re-REGISTERs: with a short expiry a
+	// per-registration ticker would never fire.
+	var ka *time.Ticker
+	var kaEvery time.Duration
+	defer func() {
+		if ka != nil {
+			ka.Stop()
+		}
+	}()
 	for {
 		h.mu.Lock()
 		info, sa, c := h.reg, h.sa, h.conn
@@ -104,18 +113,19 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 		margin := min(h.cfg.scale(DefaultReRegisterMargin), info.expires/2)
 		reReg := time.NewTimer(time.Until(info.at.Add(info.expires - margin)))
 		saRefresh := time.NewTimer(time.Until(sa.deadline))
+		if !h.cfg.NoKeepAlive && info.keepAlive > 0 && info.keepAlive != kaEvery {
+			if ka != nil {
+				ka.Stop()
+			}
+			ka, kaEvery = time.NewTicker(info.keepAlive), info.keepAlive
+		}
 		var kaC <-chan time.Time
-		var ka *time.Ticker
-		if !h.cfg.NoKeepAlive && info.keepAlive > 0 {
-			ka = time.NewTicker(info.keepAlive)
+		if ka != nil {
 			kaC = ka.C
 		}
 		stop := func() {
 			reReg.Stop()
 			saRefresh.Stop()
-			if ka != nil {
-				ka.Stop()
-			}
 		}
 		var err error
 	wait:
