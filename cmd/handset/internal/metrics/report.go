@@ -221,7 +221,10 @@ type RunInfo struct {
 	// Equivalents maps a shortened interval to what it stands for, e.g.
 	// "register expiry" → "60s (real 3600s)".
 	Equivalents map[string]string
-	Notes       []string
+	// ActiveAtStop is Active Endpoints when the drain began (the final
+	// snapshot is taken after every handset un-REGISTERed).
+	ActiveAtStop int64
+	Notes        []string
 }
 
 // Summary is summary.json: what CI reads.
@@ -237,8 +240,9 @@ type Summary struct {
 	Totals      map[string]int64   `json:"totals"`
 	LSS         map[string]float64 `json:"counters"`
 	Active      struct {
-		Final int64 `json:"final"`
-		Peak  int64 `json:"peak"`
+		AtStop int64 `json:"at_stop"`
+		Final  int64 `json:"final"`
+		Peak   int64 `json:"peak"`
 	} `json:"active_endpoints"`
 	RegisteredPct float64            `json:"registered_pct"`
 	VoIPPassRate  float64            `json:"voip_pass_rate"`
@@ -274,11 +278,12 @@ func NewSummary(final Snapshot, info RunInfo, crit Criteria) Summary {
 		s.Totals[k.Key()] = final.Counters[k]
 	}
 	s.Totals["failures"] = final.FailureTotal()
+	s.Active.AtStop = info.ActiveAtStop
 	s.Active.Final = final.ActiveEndpoints()
 	s.Active.Peak = final.PeakActive
 	s.RegisteredPct = registeredPct(final, info.Handsets)
 	s.VoIPPassRate = final.VoIPPassRate()
-	s.LSS["Active Endpoints"] = float64(final.ActiveEndpoints())
+	s.LSS["Active Endpoints"] = float64(info.ActiveAtStop)
 	s.LSS["Logon Attempts"] = float64(final.Counters[LogonAttempts])
 	s.LSS["Failed Logons"] = float64(final.Counters[FailedLogons])
 	s.LSS["Endpoints Disconnected"] = float64(final.Counters[EndpointsDisconnected])
@@ -338,7 +343,7 @@ func (s Summary) WriteText(w io.Writer) error {
 			p("  %-26s %s\n", k, s.Equivalents[k])
 		}
 	}
-	p("  %-26s %d (peak %d)\n", "Active Endpoints", s.Active.Final, s.Active.Peak)
+	p("  %-26s %d at stop (peak %d, %d after drain)\n", "Active Endpoints", s.Active.AtStop, s.Active.Peak, s.Active.Final)
 	for _, k := range []string{"Logon Attempts", "Failed Logons", "Endpoints Disconnected", "Calls Attempted", "Calls Established", "Calls Active"} {
 		p("  %-26s %d\n", k, int64(s.LSS[k]))
 	}

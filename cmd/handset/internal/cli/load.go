@@ -1,0 +1,516 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/handset-dev/handset/cmd/handset/internal/fleet"
+	"github.com/handset-dev/handset/cmd/handset/internal/metrics"
+	"github.com/handset-dev/handset/sipua"
+)
+
+func init() {
+	register(&Command{Name: "load", Summary: "load test: N handsets sign in at a paced rate, stay registered, place calls; report and pass/fail", Run: runLoad})
+}
+
+// loadOptions are the parsed flags of `handset load`.
+type loadOptions struct {
+	handsets     int
+	rate         float64
+	ramp         time.Duration
+	duration     time.Duration
+	callsPerHour float64
+	callDuration time.Duration
+	callee       string
+	timeScale    float64
+	target       string
+	serverName   string
+	caFile       string
+	insecure     bool
+	users        string
+	macRange     string
+	domain       string
+	out          string
+	metricsAddr  string
+	pass         metrics.Criteria
+	passExpr     string
+	shard        fleet.Shard
+	period       time.Duration
+	stopTimeout  time.Duration
+	seed         uint64
+}
+
+func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
+	o := &loadOptions{}
+	fs := newFlagSet(env, "load")
+	fs.IntVar(&o.handsets, "handsets", 50, "number of handsets (the whole run, before --shard)")
+	rate := fs.String("rate", "25/s", "sign-ins started per second, exact pacing: 12/s, 0.5/s, 90/min")
+	fs.DurationVar(&o.ramp, "ramp", 0, "start every handset evenly over this time (sets --rate to handsets/ramp unless --rate is given)")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of the run from the first sign-in (0: until interrupted)")
+	fs.Float64Var(&o.callsPerHour, "calls-per-hour", 0, "calls placed per registered handset per hour (Poisson)")
+	fs.DurationVar(&o.callDuration, "call-duration", 60*time.Second, "hold time of an established call")
+	fs.StringVar(&o.callee, "callee", "", "callee pattern; {i} is a random handset index, {aor} its AOR (default: a random handset's AOR)")
+	fs.Float64Var(&o.timeScale, "time-scale", 1, "divide expiry, SA refresh, credential and retry timers by K (the report prints real equivalents)")
+	fs.StringVar(&o.target, "target", "", "host:port of a real or lab pool (default: an embedded labfe on loopback)")
+	fs.StringVar(&o.serverName, "server-name", "", "registrar host name for TLS (SNI and verification) when --users has no reg.1.server.1.address")
+	fs.StringVar(&o.caFile, "ca", "", "PEM file of CA certificates trusted for --target (default: system roots)")
+	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the pool's TLS certificate (logged loudly)")
+	fs.StringVar(&o.users, "users", "", "users CSV: optional SEQUENTIAL/RANDOM line, header of .cfg parameter names, one row per handset")
+	fs.StringVar(&o.macRange, "mac-range", "", "handset MACs, e.g. 0004f2000000+500 (default: 0004f2000000+handsets)")
+	fs.StringVar(&o.domain, "domain", "lab.handset.test", "SIP domain of the embedded labfe's generated users")
+	fs.StringVar(&o.out, "out", "", "directory for stats.csv, calls.csv, handsets.csv, summary.json")
+	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics on ADDR, e.g. 127.0.0.1:9100")
+	fs.StringVar(&o.passExpr, "pass", metrics.DefaultCriteria, "pass criteria, all must hold")
+	shard := fs.String("shard", "", "take slice i of n of the handsets: i/n (Kubernetes Indexed Job: JOB_COMPLETION_INDEX/n)")
+	fs.DurationVar(&o.period, "stats-period", time.Second, "period of the stats.csv rows and the status line")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "graceful stop limit (un-REGISTER, BYE) before handsets are closed")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed for call arrivals, callee choice and RANDOM user order")
+	if err := fs.Parse(args); err != nil {
+		return nil, &UsageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, &UsageError{fmt.Errorf("load: unexpected argument %q", fs.Arg(0))}
+	}
+	var err error
+	rateSet := false
+	fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
+	if o.rate, err = parseRate(*rate); err != nil {
+		return nil, &UsageError{err}
+	}
+	if o.ramp > 0 && !rateSet {
+		o.rate = 0 // fleet derives handsets/ramp
+	}
+	if o.pass, err = metrics.ParseCriteria(o.passExpr); err != nil {
+		return nil, &UsageError{err}
+	}
+	if o.shard, err = fleet.ParseShard(*shard); err != nil {
+		return nil, &UsageError{err}
+	}
+	switch {
+	case o.handsets <= 0 && o.macRange == "":
+		return nil, &UsageError{errors.New("load: --handsets must be positive")}
+	case o.timeScale < 1:
+		return nil, &UsageError{errors.New("load: --time-scale must be >= 1")}
+	case o.callsPerHour < 0:
+		return nil, &UsageError{errors.New("load: --calls-per-hour must not be negative")}
+	case o.period <= 0:
+		return nil, &UsageError{errors.New("load: --stats-period must be positive")}
+	}
+	return o, nil
+}
+
+// parseRate accepts "25/s", "25", "0.5/s", "90/min" and "3600/h".
+func parseRate(s string) (float64, error) {
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("load: --rate %q: want a positive rate such as 12/s", s)
+	}
+	switch unit {
+	case "", "s", "sec":
+	case "m", "min":
+		v /= 60
+	case "h", "hour":
+		v /= 3600
+	default:
+		return 0, fmt.Errorf("load: --rate %q: unit must be /s, /min or /h", s)
+	}
+	return v, nil
+}
+
+// loadTarget is where the handsets sign in and how.
+type loadTarget struct {
+	name     string // for the report
+	dialAddr string // "" means DNS (SRV or A) on the server name
+	tls      *tls.Config
+	users    []sipua.Config // generated users (embedded labfe), or nil
+	equiv    map[string]string
+	close    func()
+}
+
+// handsetPlan is one handset of this shard with its configuration.
+type handsetPlan struct {
+	spec fleet.Spec
+	cfg  sipua.Config
+}
+
+func runLoad(ctx context.Context, env *Env, args []string) int {
+	o, err := parseLoadFlags(env, args)
+	if err != nil {
+		return fail(env, err)
+	}
+	code, err := load(ctx, env, o)
+	if err != nil {
+		return fail(env, err)
+	}
+	return code
+}
+
+func load(ctx context.Context, env *Env, o *loadOptions) (int, error) {
+	macs, err := planMACs(o)
+	if err != nil {
+		return 0, &UsageError{err}
+	}
+	var users *fleet.Users
+	if o.users != "" {
+		f, err := os.Open(o.users)
+		if err != nil {
+			return 0, &UsageError{fmt.Errorf("load: --users: %w", err)}
+		}
+		users, err = fleet.ReadUsers(f)
+		_ = f.Close()
+		if err != nil {
+			return 0, &UsageError{fmt.Errorf("load: --users %s: %w", o.users, err)}
+		}
+	}
+
+	var tgt *loadTarget
+	switch {
+	case o.target != "":
+		tgt, err = remoteTarget(o)
+	case users != nil:
+		err = &UsageError{errors.New("load: --users needs --target (the embedded labfe generates its own users)")}
+	default:
+		tgt, err = startEmbedded(ctx, env, o, len(macs))
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer tgt.close()
+
+	// The whole run's plan, then this shard's contiguous slice of it.
+	lo, hi := o.shard.Range(len(macs))
+	rng := rand.New(rand.NewPCG(o.seed, o.seed^0x2545f4914f6cdd1d))
+	var assign []int
+	if users != nil {
+		assign = users.Assign(len(macs), rng)
+	}
+	plan := make([]handsetPlan, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		p := handsetPlan{spec: fleet.Spec{Index: i, MAC: macs[i]}}
+		switch {
+		case users != nil:
+			p.spec.User = users.Row(assign[i])
+			p.cfg, err = configFromRow(p.spec.User, o)
+			if err != nil {
+				return 0, &UsageError{fmt.Errorf("load: --users row %d: %w", assign[i]+1, err)}
+			}
+		default:
+			p.cfg = tgt.users[i]
+		}
+		p.cfg.Handset = macs[i]
+		p.cfg.TimeScale = o.timeScale
+		p.cfg.Insecure = o.insecure
+		plan = append(plan, p)
+	}
+	if len(plan) == 0 {
+		return 0, &UsageError{fmt.Errorf("load: shard %s of %d handsets is empty", o.shard, len(macs))}
+	}
+	return runPlan(ctx, env, o, tgt, plan)
+}
+
+func planMACs(o *loadOptions) ([]string, error) {
+	if o.macRange != "" {
+		macs, err := fleet.ParseMACRange(o.macRange)
+		if err != nil {
+			return nil, err
+		}
+		return macs, nil
+	}
+	return fleet.ParseMACRange(fmt.Sprintf("0004f2000000+%d", o.handsets))
+}
+
+// configFromRow maps a --users row of Polycom parameter names onto a sipua
+// Config (the reg.1.* subset a load run needs).
+//
+// TODO(configs): use configs.FromValues + sipua.ConfigFromParams once they
+// land, so every parameter, its validation and the base profile apply.
+func configFromRow(row map[string]string, o *loadOptions) (sipua.Config, error) {
+	c := sipua.Config{
+		AOR:        row["reg.1.address"],
+		AuthUser:   row["reg.1.auth.userId"],
+		AuthDomain: row["reg.1.auth.domain"],
+		Password:   sipua.Password(row["reg.1.auth.password"]),
+		Server:     row["reg.1.server.1.address"],
+	}
+	if d, u, ok := strings.Cut(c.AuthUser, `\`); ok && c.AuthDomain == "" {
+		c.AuthDomain, c.AuthUser = d, u
+	}
+	if c.Server == "" {
+		c.Server = o.serverName
+	}
+	if p := row["reg.1.server.1.port"]; p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return c, fmt.Errorf("reg.1.server.1.port=%q: want a port number", p)
+		}
+		c.Port = n
+	}
+	if e := row["reg.1.server.1.expires"]; e != "" {
+		n, err := strconv.Atoi(e)
+		if err != nil {
+			return c, fmt.Errorf("reg.1.server.1.expires=%q: want seconds", e)
+		}
+		c.Expires = time.Duration(n) * time.Second
+	}
+	return c, c.Validate()
+}
+
+func remoteTarget(o *loadOptions) (*loadTarget, error) {
+	if _, _, err := net.SplitHostPort(o.target); err != nil {
+		return nil, &UsageError{fmt.Errorf("load: --target %q: want host:port", o.target)}
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return nil, &EnvError{fmt.Errorf("load: --ca: %w", err)}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &UsageError{fmt.Errorf("load: --ca %s: no PEM certificates", o.caFile)}
+		}
+		conf.RootCAs = pool
+	}
+	return &loadTarget{name: o.target, dialAddr: o.target, tls: conf, equiv: equivalents(o.timeScale, sipua.DefaultExpires), close: func() {}}, nil
+}
+
+// equivalents lists the shortened timers and what they stand for.
+func equivalents(k float64, expiry time.Duration) map[string]string {
+	if k <= 1 {
+		return nil
+	}
+	f := func(real time.Duration) string {
+		return fmt.Sprintf("%s (real %s)", time.Duration(float64(real)/k).Round(time.Millisecond), real)
+	}
+	return map[string]string{
+		"register expiry":   f(expiry),
+		"re-register":       f(expiry - sipua.DefaultReRegisterMargin),
+		"SA lifetime":       f(sipua.DefaultSALifetime),
+		"retry backoff max": f(sipua.DefaultRetryMax),
+	}
+}
+
+func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, plan []handsetPlan) (int, error) {
+	col, err := metrics.New(metrics.Config{Handsets: len(plan)})
+	if err != nil {
+		return 0, err
+	}
+	specs := make([]fleet.Spec, len(plan))
+	byIndex := make(map[int]int, len(plan))
+	for i, p := range plan {
+		specs[i] = p.spec
+		byIndex[p.spec.Index] = i
+	}
+	log := env.Log
+	factory := func(s fleet.Spec, obs sipua.Observer) (fleet.Handset, error) {
+		p := plan[byIndex[s.Index]]
+		opts := []sipua.Option{sipua.WithObserver(obs), sipua.WithLogger(log)}
+		if tgt.dialAddr != "" {
+			opts = append(opts, sipua.WithDialAddr(tgt.dialAddr))
+		}
+		if tgt.tls != nil {
+			opts = append(opts, sipua.WithTLSConfig(tgt.tls))
+		}
+		return sipua.New(p.cfg, opts...)
+	}
+	fcfg := fleet.Config{
+		Rate: o.rate, Ramp: o.ramp, Duration: o.duration,
+		CallsPerHour: o.callsPerHour, CallDuration: o.callDuration,
+		StopTimeout: o.stopTimeout, Seed: o.seed,
+	}
+	if o.callsPerHour > 0 {
+		fcfg.Callee = calleeFunc(o.callee, plan)
+	}
+	runner, err := fleet.New(fcfg, specs, factory, col, fleet.WithLogger(log))
+	if err != nil {
+		return 0, &UsageError{err}
+	}
+
+	outs, err := openOutputs(o.out)
+	if err != nil {
+		return 0, err
+	}
+	defer outs.close()
+	start := time.Now()
+	var status io.Writer
+	if isTerminal(env.Stderr) {
+		status = env.Stderr
+	}
+	rec, err := metrics.NewRecorder(col, metrics.RecorderConfig{Start: start, Period: o.period, Stats: outs.stats, Status: status})
+	if err != nil {
+		return 0, &EnvError{err}
+	}
+
+	var wg sync.WaitGroup
+	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() { stopBg(); wg.Wait() }()
+	if o.metricsAddr != "" {
+		srv, err := serveMetrics(o.metricsAddr, col)
+		if err != nil {
+			return 0, err
+		}
+		wg.Go(func() {
+			<-bgCtx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		})
+	}
+	wg.Go(func() {
+		if err := rec.Run(bgCtx); err != nil {
+			log.Warn("load: stats", "err", err)
+		}
+	})
+
+	log.Info("load: starting", "handsets", len(plan), "shard", o.shard.String(), "target", tgt.name,
+		"rate_per_s", o.rate, "duration", o.duration, "time_scale", o.timeScale)
+	res, err := runner.Run(ctx)
+	stopBg()
+	wg.Wait()
+	if err != nil {
+		return 0, err
+	}
+	final, err := rec.Finish()
+	if err != nil {
+		return 0, &EnvError{err}
+	}
+	info := metrics.RunInfo{
+		Start: res.Start, End: res.End, Handsets: len(plan), Target: tgt.name, TimeScale: o.timeScale,
+		Equivalents: tgt.equiv, Notes: res.Notes, ActiveAtStop: res.ActiveAtStop,
+	}
+	if o.shard.Count > 1 {
+		info.Shard = o.shard.String()
+	}
+	if ctx.Err() != nil {
+		info.Notes = append(info.Notes, "interrupted: stopped gracefully before --duration")
+	}
+	sum := metrics.NewSummary(final, info, o.pass)
+	if err := outs.finish(col, sum); err != nil {
+		return 0, &EnvError{err}
+	}
+	_ = sum.WriteText(env.Stdout)
+	if !sum.Pass {
+		return ExitRunFailed, nil
+	}
+	return ExitOK, nil
+}
+
+// calleeFunc expands --callee: {i} is a random handset index of this run
+// (other than the caller), {aor} that handset's AOR.
+func calleeFunc(pattern string, plan []handsetPlan) func(int, *rand.Rand) string {
+	if pattern == "" {
+		pattern = "sip:{aor}"
+	}
+	return func(from int, r *rand.Rand) string {
+		j := r.IntN(len(plan))
+		if plan[j].spec.Index == from && len(plan) > 1 {
+			j = (j + 1) % len(plan)
+		}
+		return strings.NewReplacer("{i}", strconv.Itoa(plan[j].spec.Index), "{aor}", strings.TrimPrefix(plan[j].cfg.AOR, "sip:")).Replace(pattern)
+	}
+}
+
+func serveMetrics(addr string, col *metrics.Collector) (*http.Server, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(col.PrometheusCollector()); err != nil {
+		return nil, fmt.Errorf("load: metrics: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &EnvError{fmt.Errorf("load: --metrics %s: %w", addr, err)}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // stopped by Shutdown in runPlan
+	return srv, nil
+}
+
+// outputs are the --out files; all nil without --out.
+type outputs struct {
+	dir   string
+	stats *os.File
+}
+
+func openOutputs(dir string) (*outputs, error) {
+	o := &outputs{dir: dir}
+	if dir == "" {
+		return o, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &EnvError{fmt.Errorf("load: --out: %w", err)}
+	}
+	f, err := os.Create(filepath.Join(dir, "stats.csv"))
+	if err != nil {
+		return nil, &EnvError{fmt.Errorf("load: --out: %w", err)}
+	}
+	o.stats = f
+	return o, nil
+}
+
+func (o *outputs) finish(col *metrics.Collector, sum metrics.Summary) error {
+	if o.dir == "" {
+		return nil
+	}
+	write := func(name string, fn func(io.Writer) error) error {
+		f, err := os.Create(filepath.Join(o.dir, name))
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		if err := fn(f); err != nil {
+			_ = f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return errors.Join(
+		write("handsets.csv", col.WriteHandsetsCSV),
+		write("calls.csv", col.WriteCallsCSV),
+		write("summary.json", sum.WriteJSON),
+	)
+}
+
+func (o *outputs) close() {
+	if o.stats != nil {
+		_ = o.stats.Close()
+	}
+}
+
+// isTerminal reports whether w is a character device (a TTY): the live
+// status line is drawn only there, never into a CI log.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// startEmbedded starts the embedded labfe on loopback with a generated CA
+// and n generated users.
+func startEmbedded(ctx context.Context, env *Env, o *loadOptions, n int) (*loadTarget, error) {
+	_ = ctx
+	_ = env
+	_ = o
+	_ = n
+	return nil, &EnvError{errors.New("load: the embedded labfe is not available in this build yet; use --target host:port with --users")}
+}
