@@ -3,6 +3,7 @@ package sipua
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinels callers branch on.
@@ -17,14 +18,15 @@ var (
 // failure of Register, Run and Unregister is (or wraps) an *Error, so the load
 // runner can count outcomes without parsing messages (STYLE.md rule 6).
 type Error struct {
-	Op      string  // operation, e.g. "register alice@contoso.test"
-	Class   Outcome // outcome bucket
-	Why     string  // short fixed reason, e.g. "401 after AUTHENTICATE"
-	Status  int     // SIP status code, if a response caused it
-	Diag    string  // ms-diagnostics / Warning text from the server, if any
-	Final   bool    // true when retrying would be wrong (wrong password: accounts lock out)
-	Err     error   // underlying cause, may be nil
-	attempt int
+	Op         string        // operation, e.g. "register alice@contoso.test"
+	Class      Outcome       // outcome bucket
+	Why        string        // short fixed reason, e.g. "401 after AUTHENTICATE"
+	Status     int           // SIP status code, if a response caused it
+	Diag       string        // ms-diagnostics / Warning text from the server, if any
+	RetryAfter time.Duration // server's Retry-After (503), 0 if none
+	Final      bool          // true when retrying would be wrong (wrong password: accounts lock out)
+	Err        error         // underlying cause, may be nil
+	attempt    int
 }
 
 func (e *Error) Error() string {

@@ -111,6 +111,7 @@ type fakeFE struct {
 	authFails   int
 	unregisters int
 	reAuths     int
+	fail503     int  // answer this many first REGISTERs with 503 Retry-After
 	reject401   int  // answer this many signed re-REGISTERs with 401
 	tamper      bool // corrupt our signatures
 	snum        int
@@ -170,6 +171,12 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}()
 	const realm, tn = "SIP Communications Service", "pool.contoso.test"
 	authz := req.GetHeader("Authorization")
+	if authz == nil && fe.fail503 > 0 {
+		fe.fail503--
+		_ = tx.Respond(fe.respond(req, tx, 503, "Service Unavailable", sip.NewHeader("Retry-After", "1"),
+			sip.NewHeader("ms-diagnostics", `1008;reason="Unable to resolve DNS SRV record"`)))
+		return
+	}
 	if authz == nil {
 		res := fe.respond(req, tx, 401, "Unauthorized",
 			sip.NewHeader("WWW-Authenticate", `Kerberos realm="SIP Communications Service", targetname="sip/pool.contoso.test", version=4`),

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -270,5 +272,93 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if got := Password("s3cret").String(); got != "[redacted]" {
 		t.Errorf("Password.String = %q", got)
+	}
+}
+
+func TestRunRetriesAfter503(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFakeFE(t, "pool.contoso.test")
+	fe.fail503 = 2
+	rec := newRecorder()
+	cfg := testConfig()
+	cfg.TimeScale = 1000
+	h := newTestHandset(t, fe, cfg, "Passw0rd!", rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var failures []Event
+	for registered := false; !registered; {
+		select {
+		case ev := <-rec.ch:
+			switch ev.Kind {
+			case EventRegistered:
+				registered = true
+			case EventFailure:
+				failures = append(failures, ev)
+			}
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) != 2 || failures[0].Outcome != OutcomeServerError || failures[0].Reason != "503 ms-diagnostics 1008" || failures[0].Status != 503 {
+		t.Errorf("failures = %+v", failures)
+	}
+}
+
+type fakeResolver struct {
+	srv   map[string][]*net.SRV
+	hosts map[string][]string
+}
+
+func (r fakeResolver) LookupSRV(_ context.Context, service, proto, name string) (string, []*net.SRV, error) {
+	key := "_" + service + "._" + proto + "." + name
+	if recs, ok := r.srv[key]; ok {
+		return key, recs, nil
+	}
+	return "", nil, &net.DNSError{Err: "no such host", Name: key, IsNotFound: true}
+}
+
+func (r fakeResolver) LookupHost(_ context.Context, host string) ([]string, error) {
+	if a, ok := r.hosts[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// TestDiscoverySRV: without a configured server the registrar comes from
+// _sipinternaltls._tcp (protocols.md §1.1); the TLS name is the SRV target.
+func TestDiscoverySRV(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFakeFE(t, "pool.contoso.test")
+	host, port, _ := net.SplitHostPort(fe.addr)
+	p, _ := strconv.Atoi(port)
+	res := fakeResolver{
+		srv: map[string][]*net.SRV{"_sipinternaltls._tcp.contoso.test": {
+			{Target: "pool.contoso.test.", Port: uint16(p), Priority: 0},
+			{Target: "backup.contoso.test.", Port: 5061, Priority: 10},
+		}},
+		hosts: map[string][]string{"pool.contoso.test": {host}},
+	}
+	cfg := testConfig()
+	cfg.Server = ""
+	h, err := New(cfg, WithTLSConfig(&tls.Config{RootCAs: fe.ca.pool}), WithResolver(res), withAuthenticator(fakeAuth("Passw0rd!")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// No SRV records at all: a config-class failure naming the lookups.
+	h2, _ := New(cfg, WithResolver(fakeResolver{}), withAuthenticator(fakeAuth("x")))
+	defer h2.Close()
+	err = h2.Register(context.Background())
+	if o, why := Classify(err); o != OutcomeConfig || why != "dns srv" || !strings.Contains(err.Error(), "_sipinternaltls._tcp.contoso.test") {
+		t.Errorf("Register without SRV = %v (%v/%q)", err, o, why)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/handset-dev/handset/sipua/retry"
 )
 
 // Supported/Allow-Events/ms-keep-alive values SIPE sends and Lync 2013
@@ -361,6 +363,11 @@ func statusError(op, what string, res *sip.Response) *Error {
 				}
 			}
 			break
+		}
+	}
+	if hs := res.GetHeaders("Retry-After"); len(hs) > 0 {
+		if d, err := retry.ParseRetryAfter(hs[0].Value()); err == nil {
+			e.RetryAfter = d
 		}
 	}
 	e.Err = fmt.Errorf("%s: %d %s", what, res.StatusCode, res.Reason)

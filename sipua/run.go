@@ -2,13 +2,15 @@ package sipua
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/handset-dev/handset/sipua/retry"
 )
 
 // Run signs in, then stays registered (re-REGISTER before expiry, CRLF
@@ -37,7 +39,7 @@ func (h *Handset) Run(ctx context.Context) error {
 			if IsFinal(err) || (h.cfg.RetryMaxCount > 0 && failures >= h.cfg.RetryMaxCount) {
 				return err
 			}
-			if !h.backoff(ctx, failures) {
+			if !h.backoff(ctx, failures, err) {
 				return nil
 			}
 			err = h.Register(ctx)
@@ -65,18 +67,18 @@ func (h *Handset) shutdown() {
 	}
 }
 
-// backoff waits per RFC 5626 §4.5: W = min(max, base·2^failures), uniform in
-// [W/2, W] (RELIABILITY.md B.2). It reports false when stopped meanwhile.
-func (h *Handset) backoff(ctx context.Context, failures int) bool {
-	w := h.cfg.RetryBase
-	for i := 0; i < failures && w < h.cfg.RetryMax; i++ {
-		w *= 2
+// backoff waits per RFC 5626 §4.5 (sipua/retry): uniform in [W/2, W] with
+// W = min(max, base·2^failures), or longer when the server said
+// Retry-After (RELIABILITY.md B.2). It reports false when stopped meanwhile.
+func (h *Handset) backoff(ctx context.Context, failures int, last error) bool {
+	var seed [32]byte
+	_, _ = io.ReadFull(h.rand, seed[:])
+	delay := retry.Delay(h.cfg.RetryBase, h.cfg.RetryMax, failures, mrand.New(mrand.NewChaCha8(seed)))
+	var e *Error
+	if errors.As(last, &e) && e.RetryAfter > delay {
+		delay = e.RetryAfter
 	}
-	w = min(w, h.cfg.RetryMax)
-	var b [8]byte
-	_, _ = io.ReadFull(h.rand, b[:])
-	frac := float64(binary.BigEndian.Uint64(b[:])>>11) / (1 << 53)
-	wait := h.cfg.scale(time.Duration(float64(w) * (0.5 + frac/2)))
+	wait := h.cfg.scale(delay)
 	h.setState(StateBackoff)
 	h.log.Info("backing off before signing in again", "wait", wait, "failures", failures)
 	t := time.NewTimer(wait)
