@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -320,9 +321,15 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 		byIndex[p.spec.Index] = i
 	}
 	log := env.Log
+	// A load run logs each handset's errors only, unless --log-level debug
+	// asks for everything (USERS.md A.1: load mode is quiet by default).
+	hsLog := log
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		hsLog = slog.New(minLevel{log.Handler(), slog.LevelError})
+	}
 	factory := func(s fleet.Spec, obs sipua.Observer) (fleet.Handset, error) {
 		p := plan[byIndex[s.Index]]
-		opts := []sipua.Option{sipua.WithObserver(obs), sipua.WithLogger(log)}
+		opts := []sipua.Option{sipua.WithObserver(obs), sipua.WithLogger(hsLog)}
 		if tgt.dialAddr != "" {
 			opts = append(opts, sipua.WithDialAddr(tgt.dialAddr))
 		}
@@ -513,4 +520,22 @@ func startEmbedded(ctx context.Context, env *Env, o *loadOptions, n int) (*loadT
 	_ = o
 	_ = n
 	return nil, &EnvError{errors.New("load: the embedded labfe is not available in this build yet; use --target host:port with --users")}
+}
+
+// minLevel drops records below min before they reach the wrapped handler.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }
