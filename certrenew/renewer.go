@@ -201,6 +201,14 @@ func (r *Renewer) Run(ctx context.Context) error {
 	var lastErr error
 	for {
 		now = r.clock.Now()
+		// After a backward clock jump, failures "in the future" are moved to
+		// now, so the retry stays one back-off away instead of receding at
+		// every wake-up.
+		for i := range failed {
+			if failed[i].After(now) {
+				failed[i] = now
+			}
+		}
 		at, ok := p.Next(v, now, failed)
 		if !ok {
 			if now.Before(v.NotAfter) {
