@@ -68,7 +68,7 @@ func (p *authParams) String() string {
 func parseAuth(s string) (*authParams, error) {
 	s = strings.TrimSpace(s)
 	scheme, rest, _ := strings.Cut(s, " ")
-	if scheme == "" || strings.ContainsAny(scheme, "=,\"") {
+	if !isToken(scheme) {
 		return nil, errAuthHeader
 	}
 	p := &authParams{Scheme: scheme}
@@ -79,7 +79,7 @@ func parseAuth(s string) (*authParams, error) {
 			return nil, errAuthHeader
 		}
 		name := strings.TrimSpace(rest[:eq])
-		if name == "" || strings.ContainsAny(name, " ,\"") {
+		if !isToken(name) {
 			return nil, errAuthHeader
 		}
 		rest = strings.TrimLeft(rest[eq+1:], " \t")
@@ -97,8 +97,11 @@ func parseAuth(s string) (*authParams, error) {
 			if end < 0 {
 				end = len(rest)
 			}
-			val = strings.TrimSpace(rest[:end])
+			val = strings.TrimRight(rest[:end], " \t")
 			rest = rest[end:]
+			if !isToken(val) {
+				return nil, errAuthHeader
+			}
 		}
 		p.Add(name, val, quoted)
 		rest = strings.TrimLeft(rest, " \t")
@@ -120,4 +123,18 @@ func (p *authParams) version() int {
 		return 0
 	}
 	return v
+}
+
+// isToken reports whether s is a non-empty RFC 3261 token-ish word: no
+// controls, spaces, quotes, commas or '='.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == '"' || c == ',' || c == '=' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

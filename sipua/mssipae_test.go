@@ -1,0 +1,140 @@
+package sipua
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func parseMsg(t testing.TB, raw string) sip.Message {
+	t.Helper()
+	m, err := NewParser().ParseSIP([]byte(strings.ReplaceAll(raw, "\n", "\r\n")))
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return m
+}
+
+// Worked signature buffers of protocols.md §2.3 (real OC 2007 R2 capture,
+// version 4; MS-SIPAE 3.2.5.2 field list).
+func TestSignatureBufferCapture(t *testing.T) {
+	req := parseMsg(t, `REGISTER sip:cosmo.local SIP/2.0
+Via: SIP/2.0/TLS 192.168.1.10:51234;branch=z9hG4bKabc
+From: <sip:user@cosmo.local>;tag=3e49177a52;epid=01010101
+To: <sip:user@cosmo.local>
+Call-ID: 4037df9284354df39065195bd57a4b14
+CSeq: 3 REGISTER
+Content-Length: 0
+
+`)
+	f := messageFields(req)
+	f.Scheme, f.Rand, f.Num, f.Realm, f.TargetName = "NTLM", "13317733", "1", "SIP Communications Service", "cosmo-ocs-r2.cosmo.local"
+	want := `<NTLM><13317733><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local><4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local><3e49177a52><sip:user@cosmo.local><><><><>`
+	if got := string(f.buffer(4)); got != want {
+		t.Errorf("client buffer\n got %s\nwant %s", got, want)
+	}
+
+	res := parseMsg(t, `SIP/2.0 200 OK
+Via: SIP/2.0/TLS 192.168.1.10:51234;branch=z9hG4bKabc
+From: <sip:user@cosmo.local>;tag=3e49177a52;epid=01010101
+To: <sip:user@cosmo.local>;tag=5E61CCD925D17E043D9A74835A88F664
+Call-ID: 4037df9284354df39065195bd57a4b14
+CSeq: 3 REGISTER
+Expires: 7200
+Content-Length: 0
+
+`)
+	f = messageFields(res)
+	f.Scheme, f.Rand, f.Num, f.Realm, f.TargetName = "NTLM", "9616454F", "1", "SIP Communications Service", "cosmo-ocs-r2.cosmo.local"
+	want = `<NTLM><9616454F><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local><4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local><3e49177a52><sip:user@cosmo.local><5E61CCD925D17E043D9A74835A88F664><><><7200><200>`
+	if got := string(f.buffer(4)); got != want {
+		t.Errorf("server buffer\n got %s\nwant %s", got, want)
+	}
+	// Version 2 (MS-SIP 3.1.4.2) drops To URI and the PAI fields.
+	want2 := `<NTLM><9616454F><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local><4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local><3e49177a52><5E61CCD925D17E043D9A74835A88F664><7200><200>`
+	if got := string(f.buffer(2)); got != want2 {
+		t.Errorf("v2 buffer\n got %s\nwant %s", got, want2)
+	}
+}
+
+// Pitfall 2: PAI values as they appear (case kept), and From without <>.
+func TestSignatureFieldsPAIAndBareFrom(t *testing.T) {
+	m := parseMsg(t, `NOTIFY sip:alice@contoso.test SIP/2.0
+Via: SIP/2.0/TLS 10.0.0.1:5061;branch=z9hG4bKx
+From: sip:pool.contoso.test;tag=abc
+To: <sip:alice@contoso.test>;tag=def
+Call-ID: c1
+CSeq: 7 NOTIFY
+P-Asserted-Identity: "Bob" <SIP:bob@contoso.test>, <tel:+15551234>
+Content-Length: 0
+
+`)
+	f := messageFields(m)
+	if f.FromURI != "sip:pool.contoso.test" || f.FromTag != "abc" || f.PAISip != "SIP:bob@contoso.test" || f.PAITel != "tel:+15551234" {
+		t.Errorf("fields = %+v", f)
+	}
+}
+
+func TestParseAuthChallenge(t *testing.T) {
+	p, err := parseAuth(`NTLM opaque="F755045D", gssapi-data="TlRMTVNTUAACAAAA", targetname="pool.contoso.test", realm="SIP Communications Service", version=4`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Scheme != "NTLM" || p.get("opaque") != "F755045D" || p.version() != 4 || p.get("realm") != "SIP Communications Service" {
+		t.Errorf("parsed %+v", p)
+	}
+	for _, bad := range []string{"", "NTLM realm", `NTLM realm="x`, `NTLM a="b" c="d"`, `=x`} {
+		if _, err := parseAuth(bad); err == nil {
+			t.Errorf("parseAuth(%q) succeeded", bad)
+		}
+	}
+}
+
+// FuzzParseAuth: parse → String → parse gives the same parameters.
+func FuzzParseAuth(f *testing.F) {
+	f.Add(`NTLM realm="SIP Communications Service", targetname="pool.contoso.test", version=4`)
+	f.Add(`NTLM qop="auth", opaque="00000001", realm="SIP Communications Service", targetname="x", gssapi-data="", version=4, crand="d89c4a7e", cnum="1", response="ec"`)
+	f.Add(`TLS-DSK qop="auth", opaque="F755045D", srand="1D9666D9", snum="17", rspauth="ab", targetname="PROXY.company1", realm="SIP Communications Service", version=4`)
+	f.Add(`Kerberos realm="a",targetname="sip/b"`)
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := parseAuth(s)
+		if err != nil {
+			return
+		}
+		q, err := parseAuth(p.String())
+		if err != nil {
+			t.Fatalf("re-parse of %q (from %q): %v", p.String(), s, err)
+		}
+		if q.String() != p.String() || len(q.Names) != len(p.Names) {
+			t.Fatalf("round trip: %q → %q", p.String(), q.String())
+		}
+	})
+}
+
+// FuzzContactParams: with balanced quotes a parameter name never swallows a
+// ';' separator; nothing panics.
+func FuzzContactParams(f *testing.F) {
+	f.Add(`<sip:127.0.0.1:5061;transport=tls;ms-opaque=1dd452f5f6>;methods="INVITE, MESSAGE";proxy=replace;+sip.instance="<urn:uuid:4233FD41-093B-5FD6-B5D2-651ED55969E6>";expires=3600;gruu="sip:alice@contoso.test;opaque=user:epid:x;gruu"`)
+	f.Add(`<sip:a@b>;expires=1, <sip:c@d>;expires=2`)
+	f.Add(`sip:a@b;x="`)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, ct := range splitList(s) {
+			params := contactParams(ct)
+			for k := range params {
+				if strings.Count(s, `"`)%2 == 0 && strings.ContainsAny(k, ";") {
+					t.Fatalf("param name %q contains ';'", k)
+				}
+			}
+		}
+		_ = uriOf(s)
+	})
+}
+
+func TestRedact(t *testing.T) {
+	in := "REGISTER sip:a SIP/2.0\r\nAuthorization: NTLM qop=\"auth\", gssapi-data=\"TlRMTVNTUAADAAAA\", version=4\r\nWWW-Authenticate: NTLM gssapi-data=\"abc\"\r\n\r\n"
+	out := Redact(in)
+	if strings.Contains(out, "TlRMTVNTUAADAAAA") || !strings.Contains(out, `gssapi-data="[redacted]", version=4`) || !strings.Contains(out, `gssapi-data="abc"`) {
+		t.Errorf("Redact:\n%s", out)
+	}
+}
