@@ -131,9 +131,9 @@ func writeCertSchedule(w io.Writer, o *certScheduleOptions) {
 	v := o.validity
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	fmt.Fprintf(w, "certificate  not before %s\n", ts(v.NotBefore))
-	fmt.Fprintf(w, "             not after  %s  (lifetime %s)\n", ts(v.NotAfter), days(v.Lifetime()))
+	fmt.Fprintf(w, "             not after  %s  (lifetime %s)\n", ts(v.NotAfter), certDays(v.Lifetime()))
 	fmt.Fprintf(w, "schedule     first attempt %s before expiry = min(1/4 lifetime, %s); after failures %v, %v … %v, then every %v\n",
-		days(p.Lead(v)), days(p.MaxLead), p.Backoff(1), p.Backoff(2), p.MaxBackoff, p.MaxBackoff)
+		certDays(p.Lead(v)), certDays(p.MaxLead), p.Backoff(1), p.Backoff(2), p.MaxBackoff, p.MaxBackoff)
 	fmt.Fprintf(w, "from         %s", ts(o.now))
 	switch {
 	case o.fail < 0:
@@ -159,7 +159,7 @@ func writeCertSchedule(w io.Writer, o *certScheduleOptions) {
 		case a.Failed:
 			outcome = "failed, no attempt left"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", i+1, ts(a.At), days(v.NotAfter.Sub(a.At)), outcome)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", i+1, ts(a.At), certDays(v.NotAfter.Sub(a.At)), outcome)
 	}
 	_ = tw.Flush()
 	if last := plan[len(plan)-1]; last.Failed {
@@ -168,9 +168,9 @@ func writeCertSchedule(w io.Writer, o *certScheduleOptions) {
 	}
 }
 
-// days renders d with whole days split off (30d, 22d12h0m0s), which reads
+// certDays renders d with whole days split off (30d, 22d12h0m0s), which reads
 // better than 720h0m0s against a document that speaks of days.
-func days(d time.Duration) string {
+func certDays(d time.Duration) string {
 	const day = 24 * time.Hour
 	if d < day {
 		return d.String()
