@@ -40,6 +40,22 @@
 // "the phones will not be able to renew certificates and may fail to register
 // as their certificates expire").
 //
+// # Refused certificates
+//
+// A renewal that returns a certificate valid for less than Config.MinValidity
+// (one hour, issue #5) is refused: the old certificate stays in the Store,
+// the attempt counts as failed ([*ShortCertificateError]) and the back-off
+// continues. Accepting it would start the next renewal within minutes and,
+// across a fleet, turn a misconfigured certificate service into a storm.
+//
+// # Branch offices
+//
+// The seed's branch-office note needs a handset to have stayed connected to
+// the main site for at least ten minutes before an outage, so that it holds a
+// user certificate and can register with TLS-DSK at the Survivable Branch
+// Appliance. The Renewer keeps that certificate current; obtaining the first
+// one at sign-in is the handset's job.
+//
 // # Time
 //
 // The policy ([Policy.Next]) is pure. The Renewer reads time through a

@@ -262,6 +262,7 @@ func (r *Renewer) Run(ctx context.Context) error {
 
 		v = ValidityOf(issued.Leaf)
 		failed, lastErr = nil, nil
+		r.log.Info("certrenew: certificate renewed", "attempt", attempt, "not_after", v.NotAfter)
 		if err := r.step(TriggerIssued, Event{Kind: EventRenewed, At: now, Attempt: attempt, NotAfter: v.NotAfter}); err != nil {
 			return err
 		}

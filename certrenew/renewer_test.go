@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/handset-dev/handset/internal/testutil"
 )
 
 var errDown = errors.New("certificate service unavailable")
@@ -504,5 +506,33 @@ func TestNewAndRunErrors(t *testing.T) {
 	c := Config{}.Scaled(6)
 	if c.MinValidity != 10*min_ || c.Policy.Step != 100*time.Second || c.AttemptTimeout != DefaultAttemptTimeout {
 		t.Errorf("Config.Scaled(6) = %+v", c)
+	}
+}
+
+func TestRecoveryFor(t *testing.T) {
+	if RecoveryFor(false) != RecoverWithCredentials || RecoveryFor(true) != RecoverAskForPIN {
+		t.Error("seed step 3: credentials → NTLM, PIN → ask")
+	}
+	if RecoverAskForPIN.String() == "unknown" || Recovery(0).String() != "unknown" {
+		t.Error("Recovery strings")
+	}
+}
+
+// TestRunSystemClock runs on the real clock and checks that Run's timer
+// goroutines are gone after cancellation.
+func TestRunSystemClock(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	now := time.Now()
+	store := startStore(t, now.Add(-time.Hour), now.Add(365*day))
+	r, err := New(Config{}, store, issuerFunc(func(context.Context) (*tls.Certificate, error) { return nil, errDown }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
 	}
 }
