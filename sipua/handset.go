@@ -226,10 +226,9 @@ func (h *Handset) Close() error {
 	return nil
 }
 
+// close closes the UA, which closes its connections; the reader goroutine
+// exits with them.
 func (c *connection) close() {
-	if c.tc != nil {
-		_ = c.tc.Close()
-	}
 	_ = c.srv.Close()
 	_ = c.ua.Close()
 }

@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/handset-dev/handset/sipua"
+)
+
+func init() {
+	register(&Command{Name: "register", Summary: "sign in one handset over TLS with NTLM; --trace explains every message", Run: runRegister})
+}
+
+// registerOptions are the parsed flags of `handset register`.
+type registerOptions struct {
+	prov     string
+	mac      string
+	target   string
+	caFile   string
+	insecure bool
+	once     bool
+	trace    bool
+}
+
+func parseRegisterFlags(env *Env, args []string) (*registerOptions, error) {
+	o := &registerOptions{}
+	fs := newFlagSet(env, "register")
+	fs.StringVar(&o.prov, "prov", "", "provisioning directory (.cfg files, 000000000000.cfg master)")
+	fs.StringVar(&o.mac, "mac", "", "handset MAC, e.g. 0004f2000001")
+	fs.StringVar(&o.target, "target", "", "connect to host:port instead of the configured server (TLS name stays the configured host name)")
+	fs.StringVar(&o.caFile, "ca", "", "PEM file of CA certificates trusted for the server (default: system roots)")
+	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (logged loudly)")
+	fs.BoolVar(&o.once, "once", false, "exit 0 after a successful registration and un-REGISTER, 1 with the reason otherwise")
+	fs.BoolVar(&o.trace, "trace", false, "print every SIP message and one plain-language line per auth step (secrets redacted)")
+	if err := fs.Parse(args); err != nil {
+		return nil, &UsageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, &UsageError{fmt.Errorf("register: unexpected argument %q", fs.Arg(0))}
+	}
+	if o.prov == "" || o.mac == "" {
+		return nil, &UsageError{errors.New("register: --prov DIR and --mac MAC are required")}
+	}
+	return o, nil
+}
+
+// loadHandsetConfig maps a provisioning directory and MAC to a sipua.Config
+// (configs.Boot + sipua.ConfigFromParams); a variable so tests can stub it.
+var loadHandsetConfig = func(dir, mac string) (sipua.Config, error) {
+	return sipua.LoadConfig(os.DirFS(dir), mac)
+}
+
+func runRegister(ctx context.Context, env *Env, args []string) int {
+	o, err := parseRegisterFlags(env, args)
+	if err != nil {
+		return fail(env, err)
+	}
+	cfg, err := loadHandsetConfig(o.prov, o.mac)
+	if err != nil {
+		return fail(env, &UsageError{fmt.Errorf("register: %w", err)})
+	}
+	if o.insecure {
+		cfg.Insecure = true
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return fail(env, &EnvError{fmt.Errorf("register: --ca: %w", err)})
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fail(env, &UsageError{fmt.Errorf("register: --ca %s: no PEM certificates", o.caFile)})
+		}
+		tc.RootCAs = pool
+	}
+	if !env.Log.Enabled(ctx, slog.LevelDebug) {
+		// sipgo logs connection bookkeeping through its package logger.
+		sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
+	}
+	opts := []sipua.Option{sipua.WithLogger(env.Log), sipua.WithTLSConfig(tc)}
+	if o.target != "" {
+		opts = append(opts, sipua.WithDialAddr(o.target))
+	}
+	pr := &tracePrinter{w: env.Stdout, trace: o.trace}
+	opts = append(opts, sipua.WithObserver(pr))
+	h, err := sipua.New(cfg, opts...)
+	if err != nil {
+		return fail(env, &UsageError{err})
+	}
+	defer h.Close()
+
+	if o.once {
+		if err := h.Register(ctx); err != nil {
+			return failRegister(env, err)
+		}
+		if err := h.Unregister(ctx); err != nil {
+			return failRegister(env, err)
+		}
+		fmt.Fprintf(env.Stdout, "ok: %s signed in (GRUU %s) and signed out\n", cfg.AOR, h.GRUU())
+		return ExitOK
+	}
+	if err := h.Run(ctx); err != nil {
+		return failRegister(env, err)
+	}
+	fmt.Fprintf(env.Stdout, "ok: %s signed out\n", cfg.AOR)
+	return ExitOK
+}
+
+// failRegister prints the reason and maps it to an exit code: a TLS trust or
+// DNS problem is the environment (3), a bad configuration is usage (2),
+// everything else (wrong password, server errors) a failed run (1).
+func failRegister(env *Env, err error) int {
+	outcome, reason := sipua.Classify(err)
+	fmt.Fprintf(env.Stderr, "handset: sign-in failed (%s, %s): %v\n", outcome, reason, err)
+	switch {
+	case outcome == sipua.OutcomeConfig:
+		return ExitUsage
+	case outcome == sipua.OutcomeTransport && (reason == "tls handshake" || reason == "dns"):
+		return ExitEnvironment
+	default:
+		return ExitRunFailed
+	}
+}
+
+// tracePrinter prints observer events for people debugging a registration.
+type tracePrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	trace bool
+}
+
+func (p *tracePrinter) Observe(ev sipua.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts := ev.Time.Format("15:04:05.000")
+	switch ev.Kind {
+	case sipua.EventMessage:
+		if !p.trace {
+			return
+		}
+		dir := "<<< received"
+		if ev.Outgoing {
+			dir = ">>> sent"
+		}
+		fmt.Fprintf(p.w, "%s %s\n%s\n", ts, dir, strings.TrimRight(strings.ReplaceAll(ev.Message, "\r\n", "\n"), "\n"))
+	case sipua.EventAuthStep:
+		if p.trace {
+			fmt.Fprintf(p.w, "%s auth: %s\n", ts, ev.Step)
+		}
+	case sipua.EventState:
+		if p.trace {
+			fmt.Fprintf(p.w, "%s state: %s -> %s\n", ts, ev.Prev, ev.State)
+		}
+	case sipua.EventKeepAlive:
+		if p.trace {
+			fmt.Fprintf(p.w, "%s keep-alive: sent CRLF CRLF\n", ts)
+		}
+	case sipua.EventRegistered:
+		fmt.Fprintf(p.w, "%s registered (sign-in took %s)\n", ts, ev.Latency.Round(1e6))
+	case sipua.EventUnregistered:
+		fmt.Fprintf(p.w, "%s unregistered\n", ts)
+	case sipua.EventFailure:
+		fmt.Fprintf(p.w, "%s failure: %s (%s)\n", ts, ev.Outcome, ev.Reason)
+	}
+}

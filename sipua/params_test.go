@@ -1,0 +1,49 @@
+package sipua
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func mapLookup(m map[string]string) Lookup {
+	return func(n string) (string, bool) { v, ok := m[n]; return v, ok }
+}
+
+func TestConfigFromValues(t *testing.T) {
+	got, err := ConfigFromValues("0004f2000001", mapLookup(map[string]string{
+		"reg.1.address":                            "alice@contoso.test",
+		"reg.1.auth.userId":                        "alice",
+		"reg.1.auth.domain":                        "CONTOSO",
+		"reg.1.auth.password":                      "Passw0rd!",
+		"reg.1.server.1.address":                   "pool.contoso.test",
+		"reg.1.server.1.port":                      "5061",
+		"reg.1.server.1.transport":                 "TLS",
+		"reg.1.server.1.expires":                   "3600",
+		"reg.1.server.1.registerRetry.baseTimeOut": "10",
+		"reg.1.server.1.registerRetry.maxTimeOut":  "180",
+		"tcpIpApp.keepalive.tcp.sip.tls.enable":    "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Handset: "0004f2000001", AOR: "alice@contoso.test", AuthUser: "alice", AuthDomain: "CONTOSO",
+		Password: "Passw0rd!", Server: "pool.contoso.test", Port: 5061, Expires: time.Hour,
+		RetryBase: 10 * time.Second, RetryMax: 180 * time.Second, NoKeepAlive: true}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("ConfigFromValues (-want +got):\n%s", d)
+	}
+	for name, m := range map[string]map[string]string{
+		"udp":       {"reg.1.address": "a@b", "reg.1.auth.password": "x", "reg.1.server.1.transport": "UDPOnly"},
+		"bad port":  {"reg.1.address": "a@b", "reg.1.auth.password": "x", "reg.1.server.1.port": "x"},
+		"no domain": {"reg.1.address": "alice", "reg.1.auth.password": "x"},
+		"no pass":   {"reg.1.address": "a@b"},
+	} {
+		var ce *ConfigError
+		if _, err := ConfigFromValues("m", mapLookup(m)); !errors.As(err, &ce) {
+			t.Errorf("%s: err = %v, want ConfigError", name, err)
+		}
+	}
+}
