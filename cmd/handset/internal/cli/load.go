@@ -171,9 +171,9 @@ func load(ctx context.Context, env *Env, o *loadOptions) (int, error) {
 	}
 	var users *fleet.Users
 	if o.users != "" {
-		f, err := os.Open(o.users)
-		if err != nil {
-			return 0, &UsageError{fmt.Errorf("load: --users: %w", err)}
+		f, ferr := os.Open(o.users)
+		if ferr != nil {
+			return 0, &UsageError{fmt.Errorf("load: --users: %w", ferr)}
 		}
 		users, err = fleet.ReadUsers(f)
 		_ = f.Close()
@@ -370,9 +370,9 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() { stopBg(); wg.Wait() }()
 	if o.metricsAddr != "" {
-		srv, err := serveMetrics(o.metricsAddr, col)
-		if err != nil {
-			return 0, err
+		srv, merr := serveMetrics(o.metricsAddr, col)
+		if merr != nil {
+			return 0, merr
 		}
 		wg.Go(func() {
 			<-bgCtx.Done()
@@ -382,8 +382,8 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 		})
 	}
 	wg.Go(func() {
-		if err := rec.Run(bgCtx); err != nil {
-			log.Warn("load: stats", "err", err)
+		if rerr := rec.Run(bgCtx); rerr != nil {
+			log.Warn("load: stats", "err", rerr)
 		}
 	})
 

@@ -89,7 +89,7 @@ func TestLoadUnreachableTarget(t *testing.T) {
 	for i := range 6 {
 		rows.WriteString("user" + strconv.Itoa(i) + "@lab.test,LAB\\user" + strconv.Itoa(i) + ",secret\n")
 	}
-	if err := os.WriteFile(users, []byte(rows.String()), 0o600); err != nil {
+	if err = os.WriteFile(users, []byte(rows.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")

@@ -41,7 +41,6 @@ type fake struct {
 	signIn    time.Duration
 	reject    bool // sign-in rejected (401), Run returns the error
 	dropAt    time.Duration
-	calls     bool
 	closeOnce sync.Once
 	closed    chan struct{}
 	started   chan time.Time
@@ -189,7 +188,7 @@ func TestSmallRun(t *testing.T) {
 			t.Fatal(err)
 		}
 		stopRec()
-		if err := <-recDone; err != nil {
+		if err = <-recDone; err != nil {
 			t.Fatal(err)
 		}
 		final, err := rec.Finish()

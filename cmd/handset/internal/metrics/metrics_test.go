@@ -13,11 +13,11 @@ import (
 	"github.com/handset-dev/handset/sipua"
 )
 
-type testErr struct{ why string }
+type testError struct{ why string }
 
-func (e *testErr) Error() string          { return "test: " + e.why }
-func (e *testErr) Outcome() sipua.Outcome { return sipua.OutcomeServerError }
-func (e *testErr) Reason() string         { return e.why }
+func (e *testError) Error() string          { return "test: " + e.why }
+func (e *testError) Outcome() sipua.Outcome { return sipua.OutcomeServerError }
+func (e *testError) Reason() string         { return e.why }
 
 func newCollector(t *testing.T, n int) *Collector {
 	t.Helper()
@@ -38,7 +38,7 @@ func st(prev, next sipua.State) sipua.Event {
 func TestHandsetLifecycle(t *testing.T) {
 	c := newCollector(t, 2)
 	h := c.Handset(0)
-	reset := &testErr{"connection reset"}
+	reset := &testError{"connection reset"}
 	for _, ev := range []sipua.Event{
 		st(sipua.StateIdle, sipua.StateConnecting),
 		st(sipua.StateConnecting, sipua.StateAuthenticating),

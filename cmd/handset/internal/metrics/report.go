@@ -28,7 +28,6 @@ type Recorder struct {
 	prev Snapshot
 	rows int
 	done bool
-	err  error
 }
 
 // RecorderConfig configures a Recorder.
