@@ -228,7 +228,7 @@ func (r *Renewer) Run(ctx context.Context) error {
 			}
 			return err
 		}
-		if !at.Equal(planned) {
+		if !at.Equal(planned) && at.After(now) { // a due attempt is reported as EventAttempt
 			planned = at
 			st := r.State()
 			r.emit(Event{Kind: EventScheduled, At: now, From: st, To: st, Next: at, NotAfter: v.NotAfter, Attempt: len(failed)})

@@ -160,6 +160,9 @@ func TestRunRenewsAtPlannedInstant(t *testing.T) {
 		if r.State() != StateStopped {
 			t.Errorf("state %v after cancel, want Stopped", r.State())
 		}
+		if ev := rec.kinds(EventScheduled); len(ev) != 0 {
+			t.Errorf("schedule moved without a clock jump: %+v", ev)
+		}
 	})
 }
 
