@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"strconv"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/handset-dev/handset/internal/testutil"
 )
 
 // This file is a small strict registrar for the package's own tests, used
@@ -116,12 +119,14 @@ type fakeFE struct {
 	tamper      bool // corrupt our signatures
 	snum        int
 	keepalives  int
+	rand        io.Reader // nonces; seeded for golden transcripts
+	tags        int
 }
 
 func startFakeFE(t *testing.T, host string) *fakeFE {
 	t.Helper()
 	fe := &fakeFE{t: t, ca: newTestCA(t, host), password: "Passw0rd!", expires: 3600, kaSecs: 300,
-		sas: map[string]fakeSigner{}, nonces: map[string][]byte{}}
+		sas: map[string]fakeSigner{}, nonces: map[string][]byte{}, rand: testutil.NewReader(7)}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("RTC/5.0"), sipgo.WithUserAgentParser(NewParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(func(p sip.TransportReadProps, b []byte) ([]byte, error) {
 			if string(b) == "\r\n\r\n" {
@@ -154,6 +159,8 @@ func startFakeFE(t *testing.T, host string) *fakeFE {
 
 func (fe *fakeFE) respond(req *sip.Request, tx sip.ServerTransaction, code int, reason string, hdrs ...sip.Header) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	fe.tags++
+	res.To().Params.Add("tag", fmt.Sprintf("fe%04d", fe.tags))
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}
@@ -191,7 +198,7 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if gd, ok := p.Get("gssapi-data"); ok && gd == "" {
 		nonce := make([]byte, 8)
-		_, _ = rand.Read(nonce)
+		_, _ = io.ReadFull(fe.rand, nonce)
 		opaque := fmt.Sprintf("%08X", len(fe.nonces)+1)
 		fe.nonces[opaque] = nonce
 		_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate",
@@ -249,7 +256,6 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		sip.NewHeader("Expires", strconv.Itoa(exp)),
 		sip.NewHeader("ms-keep-alive", fmt.Sprintf("UAS; tcp=no; hop-hop=yes; end-end=no; timeout=%d", fe.kaSecs)),
 		sip.NewHeader("Server", "RTC/5.0"))
-	res.To().Params.Add("tag", "5E61CCD925D17E043D9A74835A88F664")
 	fe.snum++
 	rf := messageFields(res)
 	srand := fmt.Sprintf("%08X", fe.snum*7919)

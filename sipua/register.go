@@ -416,7 +416,6 @@ func (h *Handset) newRegister(c *connection, expires time.Duration) *sip.Request
 	req.AppendHeader(sip.NewHeader("Allow-Events", "presence"))
 	req.AppendHeader(sip.NewHeader("ms-keep-alive", "UAC;hop-hop=yes"))
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(expires/time.Second))))
-	req.SetBody(nil)
 	req.SetTransport("TLS")
 	req.SetDestination(c.dest)
 	return req
@@ -514,6 +513,9 @@ func (h *Handset) verify(m sip.Message, sa *secAssoc) (bool, error) {
 // connection (SIPE: "Invalid message signature").
 func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request, sa *secAssoc) (*sip.Response, error) {
 	op := fmt.Sprintf("register %s: %s cseq %d", h.cfg.AOR, req.Method, req.CSeq().SeqNo)
+	if req.ContentLength() == nil {
+		req.SetBody(nil) // Content-Length last, after Authorization
+	}
 	tctx, cancel := context.WithTimeout(ctx, h.cfg.TransactionTimeout)
 	defer cancel()
 	tx, err := c.ua.TransactionLayer().Request(tctx, req)
