@@ -53,7 +53,7 @@ func TestLoadUsage(t *testing.T) {
 
 func TestConfigFromRow(t *testing.T) {
 	o := &loadOptions{serverName: "pool.lab.test"}
-	c, err := configFromRow(map[string]string{
+	c, err := configFromRow("0004f2000001", map[string]string{
 		"reg.1.address": "alice@lab.test", "reg.1.auth.userId": `LAB\alice`, "reg.1.auth.password": "pw",
 		"reg.1.server.1.port": "5062", "reg.1.server.1.expires": "600",
 	}, o)
@@ -61,10 +61,10 @@ func TestConfigFromRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.AOR != "alice@lab.test" || c.AuthUser != "alice" || c.AuthDomain != "LAB" || c.Server != "pool.lab.test" ||
-		c.Port != 5062 || c.Expires != 10*time.Minute || c.Password.Reveal() != "pw" {
+		c.Port != 5062 || c.Handset != "0004f2000001" || c.Expires != 10*time.Minute || c.Password.Reveal() != "pw" {
 		t.Errorf("config %+v", c)
 	}
-	if _, err := configFromRow(map[string]string{"reg.1.address": "alice"}, o); err == nil {
+	if _, err := configFromRow("0004f2000001", map[string]string{"reg.1.address": "alice"}, o); err == nil {
 		t.Error("bad AOR accepted")
 	}
 }
