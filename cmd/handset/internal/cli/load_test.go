@@ -75,6 +75,7 @@ func TestConfigFromRow(t *testing.T) {
 // has an outcome and a reason, one handsets.csv row per handset).
 func TestLoadUnreachableTarget(t *testing.T) {
 	testutil.VerifyNoLeaks(t)
+	checkFDs(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -160,4 +161,26 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// checkFDs fails the test if it ends with more open files than it started
+// with (Linux; elsewhere it does nothing).
+func checkFDs(t *testing.T) {
+	t.Helper()
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			return -1
+		}
+		return len(ents)
+	}
+	before := count()
+	if before < 0 {
+		return
+	}
+	t.Cleanup(func() {
+		if after := count(); after > before {
+			t.Errorf("open files: %d before, %d after", before, after)
+		}
+	})
 }
