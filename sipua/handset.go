@@ -251,6 +251,9 @@ func (h *Handset) setState(s State) {
 	prev := h.state
 	h.state = s
 	h.mu.Unlock()
+	if prev != s && !Legal(prev, s) {
+		h.log.Error("sipua: illegal state transition", "from", prev, "to", s)
+	}
 	if prev != s {
 		h.emit(Event{Kind: EventState, State: s, Prev: prev})
 	}

@@ -23,9 +23,10 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 type recorder struct {
-	mu     sync.Mutex
-	events []Event
-	ch     chan Event
+	mu      sync.Mutex
+	events  []Event
+	ch      chan Event
+	illegal []string
 }
 
 func newRecorder() *recorder { return &recorder{ch: make(chan Event, 1024)} }
@@ -33,6 +34,9 @@ func newRecorder() *recorder { return &recorder{ch: make(chan Event, 1024)} }
 func (r *recorder) Observe(ev Event) {
 	r.mu.Lock()
 	r.events = append(r.events, ev)
+	if ev.Kind == EventState && !Legal(ev.Prev, ev.State) {
+		r.illegal = append(r.illegal, ev.Prev.String()+"->"+ev.State.String())
+	}
 	r.mu.Unlock()
 	select {
 	case r.ch <- ev:
@@ -68,6 +72,13 @@ func newTestHandset(t *testing.T, fe *fakeFE, cfg Config, password string, rec *
 	}
 	if rec != nil {
 		opts = append(opts, WithObserver(rec))
+		t.Cleanup(func() {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.illegal) > 0 {
+				t.Errorf("illegal state transitions: %v", rec.illegal)
+			}
+		})
 	}
 	h, err := New(cfg, append(opts, extra...)...)
 	if err != nil {

@@ -28,6 +28,30 @@ const (
 	StateFailed
 )
 
+// legalTransitions is the registration state machine (see the State
+// comment; MS-SIPAE 3.2.2 for SA refresh, protocols.md §1.4 for 301). A
+// transition outside it is a bug and is logged at Error.
+var legalTransitions = map[State][]State{
+	StateIdle:           {StateConnecting, StateStopped},
+	StateConnecting:     {StateAuthenticating, StateFailed, StateStopped},
+	StateAuthenticating: {StateRegistered, StateConnecting, StateFailed, StateStopped},
+	StateRegistered:     {StateAuthenticating, StateConnecting, StateUnregistering, StateFailed, StateStopped},
+	StateBackoff:        {StateConnecting, StateStopped},
+	StateUnregistering:  {StateStopped},
+	StateStopped:        {StateConnecting},
+	StateFailed:         {StateBackoff, StateConnecting, StateStopped},
+}
+
+// Legal reports whether from → to is a transition of the state machine.
+func Legal(from, to State) bool {
+	for _, s := range legalTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
 var stateNames = [...]string{
 	StateIdle:           "idle",
 	StateConnecting:     "connecting",
