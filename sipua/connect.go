@@ -131,6 +131,11 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	c.local = conn.LocalAddr().String()
 	h.log.Info("connected", "server", t.serverName, "addr", t.addr, "local", c.local)
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		c.close()
+		return nil, ErrClosed
+	}
 	h.conn = c
 	h.mu.Unlock()
 	return c, nil

@@ -209,11 +209,13 @@ func (h *Handset) GRUU() string {
 // cancellation). Idempotent.
 func (h *Handset) Close() error {
 	h.closeOnce.Do(func() { close(h.closing) })
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
 	h.runWG.Wait()
 	h.mu.Lock()
 	c := h.conn
 	h.conn = nil
-	h.closed = true
 	prev := h.state
 	h.state = StateStopped
 	h.mu.Unlock()
@@ -223,6 +225,18 @@ func (h *Handset) Close() error {
 	if c != nil {
 		c.close()
 	}
+	return nil
+}
+
+// enter registers a blocking call with Close; the caller must call
+// h.runWG.Done when it returns.
+func (h *Handset) enter() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	h.runWG.Add(1)
 	return nil
 }
 

@@ -373,3 +373,43 @@ func TestDiscoverySRV(t *testing.T) {
 		t.Errorf("Register without SRV = %v (%v/%q)", err, o, why)
 	}
 }
+
+// TestRunRecoversLostConnection: the keep-alive finds the dead connection;
+// Run backs off, reconnects and signs in again from scratch.
+func TestRunRecoversLostConnection(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFakeFE(t, "pool.contoso.test")
+	rec := newRecorder()
+	cfg := testConfig()
+	cfg.TimeScale = 1000
+	h := newTestHandset(t, fe, cfg, "Passw0rd!", rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var lost Event
+	for registered := 0; registered < 2; {
+		select {
+		case ev := <-rec.ch:
+			switch ev.Kind {
+			case EventRegistered:
+				registered++
+				if registered == 1 {
+					h.mu.Lock()
+					_ = h.conn.tc.Close()
+					h.mu.Unlock()
+				}
+			case EventFailure:
+				lost = ev
+			}
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if lost.Outcome != OutcomeTransport || lost.Reason != "connection lost" {
+		t.Errorf("failure event = %v/%q", lost.Outcome, lost.Reason)
+	}
+}

@@ -27,9 +27,10 @@ const (
 // redirects. It returns when registered or on failure (a *Error; NTLM
 // rejection is final: IsFinal). ctx bounds the whole sign-in.
 func (h *Handset) Register(ctx context.Context) error {
-	if h.isClosed() {
-		return ErrClosed
+	if err := h.enter(); err != nil {
+		return err
 	}
+	defer h.runWG.Done()
 	start := time.Now()
 	for redirects := 0; ; redirects++ {
 		c, err := h.connect(ctx)
@@ -515,6 +516,14 @@ func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request
 	op := fmt.Sprintf("register %s: %s cseq %d", h.cfg.AOR, req.Method, req.CSeq().SeqNo)
 	if req.ContentLength() == nil {
 		req.SetBody(nil) // Content-Length last, after Authorization
+	}
+	// sipgo would silently dial a new connection if ours is gone; Lync binds
+	// the registration to the connection, so that is a lost registration
+	// (DEPENDENCIES.md §1.7).
+	if conn, err := c.ua.TransportLayer().GetConnection("tls", c.dest); err != nil {
+		return nil, &Error{Op: op, Class: OutcomeTransport, Why: "connection lost", Err: err}
+	} else {
+		_, _ = conn.TryClose()
 	}
 	tctx, cancel := context.WithTimeout(ctx, h.cfg.TransactionTimeout)
 	defer cancel()

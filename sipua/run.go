@@ -20,10 +20,9 @@ import (
 // backs off (RFC 5626 §4.5, RetryBase/RetryMax) and signs in again; a final
 // failure (NTLM rejection) or RetryMaxCount failures return the *Error.
 func (h *Handset) Run(ctx context.Context) error {
-	if h.isClosed() {
-		return ErrClosed
+	if err := h.enter(); err != nil {
+		return err
 	}
-	h.runWG.Add(1)
 	defer h.runWG.Done()
 	failures := 0
 	err := h.Register(ctx)
@@ -201,6 +200,10 @@ func (h *Handset) reRegister(ctx context.Context, c *connection, sa *secAssoc) e
 // Unregister removes the registration (signed REGISTER with Expires: 0) and
 // closes the connection.
 func (h *Handset) Unregister(ctx context.Context) error {
+	if err := h.enter(); err != nil {
+		return err
+	}
+	defer h.runWG.Done()
 	h.mu.Lock()
 	c, sa := h.conn, h.sa
 	h.mu.Unlock()
