@@ -75,7 +75,7 @@ type testCA struct {
 	caPEMDER []byte
 }
 
-func newTestCA(t *testing.T, host string) *testCA {
+func newTestCA(t *testing.T, hosts ...string) *testCA {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
@@ -87,7 +87,7 @@ func newTestCA(t *testing.T, host string) *testCA {
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
@@ -114,9 +114,10 @@ type fakeFE struct {
 	authFails   int
 	unregisters int
 	reAuths     int
-	fail503     int  // answer this many first REGISTERs with 503 Retry-After
-	reject401   int  // answer this many signed re-REGISTERs with 401
-	tamper      bool // corrupt our signatures
+	redirectTo  string // answer every REGISTER with 301 to this host:port
+	fail503     int    // answer this many first REGISTERs with 503 Retry-After
+	reject401   int    // answer this many signed re-REGISTERs with 401
+	tamper      bool   // corrupt our signatures
 	snum        int
 	keepalives  int
 	rand        io.Reader // nonces; seeded for golden transcripts
@@ -125,7 +126,12 @@ type fakeFE struct {
 
 func startFakeFE(t *testing.T, host string) *fakeFE {
 	t.Helper()
-	fe := &fakeFE{t: t, ca: newTestCA(t, host), password: "Passw0rd!", expires: 3600, kaSecs: 300,
+	return startFakeFEWithCA(t, newTestCA(t, host))
+}
+
+func startFakeFEWithCA(t *testing.T, ca *testCA) *fakeFE {
+	t.Helper()
+	fe := &fakeFE{t: t, ca: ca, password: "Passw0rd!", expires: 3600, kaSecs: 300,
 		sas: map[string]fakeSigner{}, nonces: map[string][]byte{}, rand: testutil.NewReader(7)}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("RTC/5.0"), sipgo.WithUserAgentParser(NewParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(func(p sip.TransportReadProps, b []byte) ([]byte, error) {
@@ -178,6 +184,10 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	}()
 	const realm, tn = "SIP Communications Service", "pool.contoso.test"
 	authz := req.GetHeader("Authorization")
+	if fe.redirectTo != "" {
+		_ = tx.Respond(fe.respond(req, tx, 301, "Moved Permanently", sip.NewHeader("Contact", "<sip:"+fe.redirectTo+";transport=tls>")))
+		return
+	}
 	if authz == nil && fe.fail503 > 0 {
 		fe.fail503--
 		_ = tx.Respond(fe.respond(req, tx, 503, "Service Unavailable", sip.NewHeader("Retry-After", "1"),

@@ -413,3 +413,26 @@ func TestRunRecoversLostConnection(t *testing.T) {
 		t.Errorf("failure event = %v/%q", lost.Outcome, lost.Reason)
 	}
 }
+
+// TestRedirect301: a Director answers 301 with the home pool; the handset
+// drops the connection and signs in there, verifying the new host name.
+func TestRedirect301(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	ca := newTestCA(t, "pool.contoso.test", "pool2.contoso.test")
+	home := startFakeFEWithCA(t, ca)
+	_, port, _ := net.SplitHostPort(home.addr)
+	director := startFakeFEWithCA(t, ca)
+	director.redirectTo = "pool2.contoso.test:" + port
+	rec := newRecorder()
+	res := fakeResolver{hosts: map[string][]string{"pool2.contoso.test": {"127.0.0.1"}}}
+	h := newTestHandset(t, director, testConfig(), "Passw0rd!", rec, WithResolver(res))
+	if err := h.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if regs, _, _, reAuths, _ := home.counts(); regs != 3 || reAuths != 1 {
+		t.Errorf("home pool saw %d REGISTERs, %d sign-ins; want 3, 1", regs, reAuths)
+	}
+	if regs, _, _, _, _ := director.counts(); regs != 1 {
+		t.Errorf("director saw %d REGISTERs, want 1", regs)
+	}
+}
