@@ -26,7 +26,6 @@ type Error struct {
 	RetryAfter time.Duration // server's Retry-After (503), 0 if none
 	Final      bool          // true when retrying would be wrong (wrong password: accounts lock out)
 	Err        error         // underlying cause, may be nil
-	attempt    int
 }
 
 func (e *Error) Error() string {
@@ -51,10 +50,6 @@ func (e *Error) Reason() string { return e.Why }
 
 // Compile-time check.
 var _ Classified = (*Error)(nil)
-
-func newError(op string, class Outcome, why string, err error) *Error {
-	return &Error{Op: op, Class: class, Why: why, Err: err}
-}
 
 // IsFinal reports whether err must not be retried with the same credentials
 // (NTLM rejection: RELIABILITY.md B.2 "a wrong password must never turn into a

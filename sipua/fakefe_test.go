@@ -227,7 +227,6 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		sa = fakeSigner{signKey: s, verifyKey: c}
-		haveSA = true
 		fe.sas[opaque] = sa
 		fe.reAuths++
 	} else if !haveSA {

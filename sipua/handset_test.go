@@ -360,8 +360,8 @@ func TestDiscoverySRV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
-	if err := h.Register(context.Background()); err != nil {
+	defer func() { _ = h.Close() }()
+	if err = h.Register(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -173,8 +173,8 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 		version: version, header: hdrName,
 		deadline: time.Now().Add(h.cfg.scale(h.cfg.SALifetime) - h.cfg.scale(h.cfg.SAMargin))}
 	req = h.newRegister(c, h.requestedExpires())
-	if err := h.sign(req, sa, base64.StdEncoding.EncodeToString(authMsg)); err != nil {
-		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
+	if serr := h.sign(req, sa, base64.StdEncoding.EncodeToString(authMsg)); serr != nil {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: serr}
 	}
 	h.step("sent REGISTER with NTLM AUTHENTICATE, already signed with the new keys (cnum=%d)", sa.cnum)
 	res, err = h.roundTrip(ctx, c, req, sa)
@@ -347,10 +347,10 @@ func authInfoHeaders(m sip.Message) []sip.Header {
 // statusError classifies a failure response.
 func statusError(op, what string, res *sip.Response) *Error {
 	e := &Error{Op: op, Status: res.StatusCode, Why: strconv.Itoa(res.StatusCode)}
-	switch {
-	case res.StatusCode == 401 || res.StatusCode == 403 || res.StatusCode == 407:
+	switch res.StatusCode {
+	case 401, 403, 407:
 		e.Class = OutcomeAuthRejected
-	case res.StatusCode == 408 || res.StatusCode == 504:
+	case 408, 504:
 		e.Class = OutcomeTimeout
 	default:
 		e.Class = OutcomeServerError

@@ -74,9 +74,9 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return fail(env, &EnvError{fmt.Errorf("register: --ca: %w", err)})
+		pem, rerr := os.ReadFile(o.caFile)
+		if rerr != nil {
+			return fail(env, &EnvError{fmt.Errorf("register: --ca: %w", rerr)})
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -98,7 +98,7 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return fail(env, &UsageError{err})
 	}
-	defer h.Close()
+	defer func() { _ = h.Close() }()
 
 	if o.once {
 		if err := h.Register(ctx); err != nil {
