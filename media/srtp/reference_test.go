@@ -47,6 +47,8 @@ type refProtector struct {
 	mac   hash.Hash
 	mki   []byte
 	roc   uint32
+	sum   [20]byte
+	iv    [16]byte
 }
 
 func newRefProtector(master, salt, mki []byte) *refProtector {
@@ -80,7 +82,7 @@ func (p *refProtector) protect(dst, pkt []byte) []byte {
 	var roc [4]byte
 	binary.BigEndian.PutUint32(roc[:], p.roc)
 	p.mac.Write(roc[:])
-	tag := p.mac.Sum(nil)[:10]
+	tag := p.mac.Sum(p.sum[:0])[:10]
 	dst = append(dst, p.mki...)
 	return append(dst, tag...)
 }
