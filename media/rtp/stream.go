@@ -89,7 +89,9 @@ func WithLogger(l *slog.Logger) Option { return func(s *Stream) error { s.log = 
 
 // WithRTCPConn receives and sends RTCP on a separate socket (no rtcp-mux,
 // as Lync 2013 uses a=rtcp). Without it RTCP is sent on the RTP conn.
-func WithRTCPConn(c net.PacketConn) Option { return func(s *Stream) error { s.rtcpConn = c; return nil } }
+func WithRTCPConn(c net.PacketConn) Option {
+	return func(s *Stream) error { s.rtcpConn = c; return nil }
+}
 
 // Stream sends 20 ms packets on a ticker and receives on a PacketConn.
 // Run owns its goroutines; the caller owns and closes the conns.
