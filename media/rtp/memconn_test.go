@@ -25,11 +25,11 @@ type memAddr string
 func (a memAddr) Network() string { return "mem" }
 func (a memAddr) String() string  { return string(a) }
 
-type timeoutErr struct{}
+type timeoutError struct{}
 
-func (timeoutErr) Error() string   { return "i/o timeout" }
-func (timeoutErr) Timeout() bool   { return true }
-func (timeoutErr) Temporary() bool { return true }
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
 
 func memPair() (*memConn, *memConn) {
 	a := &memConn{addr: "a", in: make(chan []byte, 1024), deadline: make(chan struct{})}
@@ -46,7 +46,7 @@ func (c *memConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	case b := <-c.in:
 		return copy(p, b), c.peer.addr, nil
 	case <-dl:
-		return 0, nil, timeoutErr{}
+		return 0, nil, timeoutError{}
 	}
 }
 

@@ -62,8 +62,8 @@ func TestToneAndFrames(t *testing.T) {
 	if !bytes.Equal(f1[:8], f1[8:16]) || bytes.Equal(f1[:4], f1[4:8]) {
 		t.Errorf("tone not periodic: %x", f1[:16])
 	}
-	if _, err := NewTone(FormatPCMU, 5000, 0.5); !errors.Is(err, ErrConfig) {
-		t.Errorf("5 kHz tone: %v", err)
+	if _, terr := NewTone(FormatPCMU, 5000, 0.5); !errors.Is(terr, ErrConfig) {
+		t.Errorf("5 kHz tone: %v", terr)
 	}
 	g729 := [][]byte{bytes.Repeat([]byte{1}, 20), bytes.Repeat([]byte{2}, 20)}
 	fs, err := NewFrames(g729)
@@ -220,8 +220,8 @@ func TestRTCPReports(t *testing.T) {
 	// The peer's SR sets LSR; its RR then carries LSR and DLSR.
 	peer := NewReceiver(8000)
 	peer.Update(1, 0, 0, 160, now)
-	if _, err := HandleRTCP(b, peer, now); err != nil {
-		t.Fatal(err)
+	if _, herr := HandleRTCP(b, peer, now); herr != nil {
+		t.Fatal(herr)
 	}
 	rr, err := MarshalRR(42, peer, now.Add(time.Second))
 	if err != nil {
@@ -248,8 +248,8 @@ func TestDSCPLoopback(t *testing.T) {
 			continue
 		}
 		conn := c.(*net.UDPConn)
-		if err := SetDSCP(conn, 46); err != nil {
-			t.Fatalf("%s: %v", network, err)
+		if serr := SetDSCP(conn, 46); serr != nil {
+			t.Fatalf("%s: %v", network, serr)
 		}
 		got, err := DSCP(conn)
 		if err != nil || got != 46 {

@@ -290,23 +290,23 @@ func TestEncryptionMismatch488(t *testing.T) {
 		{"optional offer, srtp enabled", optional, PolicyFromConfig(true, false, false), true, true},
 		{"plain offer, enabled", plain, PolicyFromConfig(true, false, false), true, false},
 	} {
-		ans, err := Answer(tc.offer, answerConfig(tc.pol))
+		ans, aerr := Answer(tc.offer, answerConfig(tc.pol))
 		if !tc.ok {
-			ne, ok := IsNegotiationError(err)
-			if !ok || ne.Status != 488 || ne.Warning != `308 lcs.microsoft.com "Encryption Levels not compatible"` || !errors.Is(err, ErrEncryptionIncompatible) {
-				t.Errorf("%s: err = %v", tc.name, err)
+			ne, ok := IsNegotiationError(aerr)
+			if !ok || ne.Status != 488 || ne.Warning != `308 lcs.microsoft.com "Encryption Levels not compatible"` || !errors.Is(aerr, ErrEncryptionIncompatible) {
+				t.Errorf("%s: err = %v", tc.name, aerr)
 			}
 			continue
 		}
-		if err != nil {
-			t.Errorf("%s: %v", tc.name, err)
+		if aerr != nil {
+			t.Errorf("%s: %v", tc.name, aerr)
 			continue
 		}
 		if got := len(ans.Media[0].Crypto) == 1; got != tc.enc {
 			t.Errorf("%s: crypto in answer = %v", tc.name, got)
 		}
-		if _, err := Negotiate(tc.offer, ans, Offerer, NegotiateConfig{}); err != nil {
-			t.Errorf("%s: negotiate: %v", tc.name, err)
+		if _, nerr := Negotiate(tc.offer, ans, Offerer, NegotiateConfig{}); nerr != nil {
+			t.Errorf("%s: negotiate: %v", tc.name, nerr)
 		}
 	}
 	// No common codec.

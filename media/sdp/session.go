@@ -585,7 +585,7 @@ func (p *parser) finish() error {
 				ice2 = true
 			}
 		}
-		if ice2 && !sessUfrag && !(hasAttr(m.Attributes, "ice-ufrag") && hasAttr(m.Attributes, "ice-pwd")) {
+		if ice2 && !sessUfrag && (!hasAttr(m.Attributes, "ice-ufrag") || !hasAttr(m.Attributes, "ice-pwd")) {
 			return perr(ErrMissingICECredentials)
 		}
 		sortAttrs(m.Attributes)

@@ -1,7 +1,6 @@
 package srtp
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -148,9 +147,9 @@ func TestPrintBenchRatio(t *testing.T) {
 				lu, _ = strconv.ParseFloat(v, 64)
 			}
 		}
-		t.Log(fmt.Sprintf("%s, %d B payload: ours protect %.0f ns, unprotect %.0f ns | pion protect %.0f ns | stdlib floor %.0f ns | %s"+
+		t.Logf("%s, %d B payload: ours protect %.0f ns, unprotect %.0f ns | pion protect %.0f ns | stdlib floor %.0f ns | %s"+
 			" | libsrtp2/ours protect %.1fx, unprotect %.1fx; ours/pion %.2f; ours/floor %.2f",
 			mc.name, benchPayload, oursP, oursU, pionP, floorP, strings.TrimSpace(string(out)),
-			lp/oursP, lu/oursU, oursP/pionP, oursP/floorP))
+			lp/oursP, lu/oursU, oursP/pionP, oursP/floorP)
 	}
 }

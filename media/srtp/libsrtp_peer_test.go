@@ -119,16 +119,16 @@ func TestLibsrtpInterop(t *testing.T) {
 		}
 		var enc, encRTCP [][]byte
 		for _, p := range plain {
-			e, err := ours.ProtectRTP(nil, p)
-			if err != nil {
-				t.Fatal(err)
+			e, perr := ours.ProtectRTP(nil, p)
+			if perr != nil {
+				t.Fatal(perr)
 			}
 			enc = append(enc, e)
 		}
 		for _, p := range rtcps {
-			e, err := ours.ProtectRTCP(nil, p)
-			if err != nil {
-				t.Fatal(err)
+			e, perr := ours.ProtectRTCP(nil, p)
+			if perr != nil {
+				t.Fatal(perr)
 			}
 			encRTCP = append(encRTCP, e)
 		}
@@ -259,13 +259,13 @@ func TestLibsrtpRekeyMKI(t *testing.T) {
 	var enc [][]byte
 	for i, p := range plain {
 		if i == 4 {
-			if err := s.RekeySend(k2); err != nil {
-				t.Fatal(err)
+			if rerr := s.RekeySend(k2); rerr != nil {
+				t.Fatal(rerr)
 			}
 		}
-		e, err := s.ProtectRTP(nil, p)
-		if err != nil {
-			t.Fatal(err)
+		e, perr := s.ProtectRTP(nil, p)
+		if perr != nil {
+			t.Fatal(perr)
 		}
 		enc = append(enc, e)
 	}

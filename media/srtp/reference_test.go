@@ -48,7 +48,6 @@ type refProtector struct {
 	mki   []byte
 	roc   uint32
 	sum   [20]byte
-	iv    [16]byte
 }
 
 func newRefProtector(master, salt, mki []byte) *refProtector {
