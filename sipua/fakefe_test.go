@@ -25,6 +25,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/handset-dev/handset/auth/ntlm"
 	"github.com/handset-dev/handset/internal/testutil"
 )
 
@@ -108,7 +109,9 @@ type fakeFE struct {
 	kaSecs   int
 
 	mu          sync.Mutex
-	sas         map[string]fakeSigner // opaque → server-side signer (signKey=server, verifyKey=client)
+	sas         map[string]signer // opaque → server-side signer
+	realNTLM    bool              // auth/ntlm acceptor instead of the HMAC stand-in
+	challenges  map[string]*ntlm.ServerChallenge
 	nonces      map[string][]byte
 	registers   int
 	authFails   int
@@ -132,7 +135,7 @@ func startFakeFE(t *testing.T, host string) *fakeFE {
 func startFakeFEWithCA(t *testing.T, ca *testCA) *fakeFE {
 	t.Helper()
 	fe := &fakeFE{t: t, ca: ca, password: "Passw0rd!", expires: 3600, kaSecs: 300,
-		sas: map[string]fakeSigner{}, nonces: map[string][]byte{}, rand: testutil.NewReader(7)}
+		sas: map[string]signer{}, challenges: map[string]*ntlm.ServerChallenge{}, nonces: map[string][]byte{}, rand: testutil.NewReader(7)}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("RTC/5.0"), sipgo.WithUserAgentParser(NewParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerReadFilter(func(p sip.TransportReadProps, b []byte) ([]byte, error) {
 			if string(b) == "\r\n\r\n" {
@@ -211,13 +214,39 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		_, _ = io.ReadFull(fe.rand, nonce)
 		opaque := fmt.Sprintf("%08X", len(fe.nonces)+1)
 		fe.nonces[opaque] = nonce
+		if fe.realNTLM {
+			sc, msg, err := ntlm.NewChallenge(ntlm.AcceptorConfig{NbDomain: "CONTOSO", NbComputer: "POOL", DNSDomain: "contoso.test",
+				DNSComputer: "pool.contoso.test", Rand: fe.rand, Now: fixedNow}, true)
+			if err != nil {
+				fe.t.Errorf("ntlm challenge: %v", err)
+				return
+			}
+			fe.challenges[opaque] = sc
+			nonce = msg
+		}
 		_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate",
 			fmt.Sprintf(`NTLM opaque="%s", gssapi-data="%s", targetname="%s", realm="%s", version=4`, opaque, base64.StdEncoding.EncodeToString(nonce), tn, realm))))
 		return
 	}
 	opaque := p.get("opaque")
 	sa, haveSA := fe.sas[opaque]
-	if gd := p.get("gssapi-data"); gd != "" {
+	if gd := p.get("gssapi-data"); gd != "" && fe.realNTLM {
+		got, _ := base64.StdEncoding.DecodeString(gd)
+		sc := fe.challenges[opaque]
+		if sc == nil {
+			_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized"))
+			return
+		}
+		sess, _, err := sc.Accept(got, func(domain, user string) (string, bool) { return fe.password, user == "alice" })
+		if err != nil {
+			fe.authFails++
+			_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized", sip.NewHeader("ms-diagnostics", `1000;reason="Final handshake failed"`)))
+			return
+		}
+		sa = ntlmSigner{sess}
+		fe.sas[opaque] = sa
+		fe.reAuths++
+	} else if gd != "" {
 		nonce := fe.nonces[opaque]
 		proof, c, s := fakeKeys(fe.password, nonce)
 		got, _ := base64.StdEncoding.DecodeString(gd)
@@ -285,3 +314,6 @@ func (fe *fakeFE) counts() (registers, authFails, unregisters, reAuths, keepaliv
 	defer fe.mu.Unlock()
 	return fe.registers, fe.authFails, fe.unregisters, fe.reAuths, fe.keepalives
 }
+
+// fixedNow is the clock of golden runs.
+func fixedNow() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
