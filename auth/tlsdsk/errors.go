@@ -24,7 +24,7 @@ var (
 	errNoEMS        = errors.New("extended master secret not negotiated and no master secret captured")
 	errSuite        = errors.New("cipher suite has no MD5 or SHA-1 MAC")
 	errVersion      = errors.New("TLS-DSK needs TLS 1.0-1.2")
-	errEmptyStep    = errors.New("tlsdsk: step without input while the handshake waits for the peer")
+	errEmptyStep    = errors.New("tlsdsk: server step needs the client's flight")
 	errNoCert       = errors.New("tlsdsk: config: no certificate")
 	errBadHex       = errors.New("tlsdsk: signature is not hex")
 	errTokenTooLong = errors.New("tlsdsk: gssapi-data too long")

@@ -2,7 +2,7 @@ package tlsdsk
 
 import (
 	"crypto/hmac"
-	"crypto/md5" //nolint:gosec // MS-SIPAE 3.2.5.1: HMAC-MD5 for MD5-MAC suites.
+	"crypto/md5"  //nolint:gosec // MS-SIPAE 3.2.5.1: HMAC-MD5 for MD5-MAC suites.
 	"crypto/sha1" //nolint:gosec // MS-SIPAE 3.2.5.1: HMAC-SHA1 for SHA-MAC suites.
 	"crypto/subtle"
 	"crypto/tls"
@@ -84,9 +84,9 @@ func DeriveKeys(material []byte, mac MAC) (Keys, error) {
 	return k, nil
 }
 
-func (k Keys) String() string         { return "tlsdsk.Keys{" + k.MAC.String() + " [redacted]}" }
-func (k Keys) GoString() string       { return k.String() }
-func (k Keys) LogValue() slog.Value   { return slog.StringValue(k.String()) }
+func (k Keys) String() string               { return "tlsdsk.Keys{" + k.MAC.String() + " [redacted]}" }
+func (k Keys) GoString() string             { return k.String() }
+func (k Keys) LogValue() slog.Value         { return slog.StringValue(k.String()) }
 func (k Keys) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
 // Role says which end of the security association a Mechanism belongs to.
