@@ -12,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/handset-dev/handset/auth/ntlm"
 	"github.com/handset-dev/handset/sipua/retry"
 )
 
@@ -153,7 +154,13 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	// Step 3.
 	authMsg, sg, err := h.auth.Authenticate(token)
 	if err != nil {
-		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "ntlm authenticate", Final: true, Err: err}
+		// A CHALLENGE we cannot answer (malformed, NTLMv1 only) is the
+		// server's fault, but retrying would get the same one.
+		why := "ntlm authenticate"
+		if errors.Is(err, ntlm.ErrMalformed) || errors.Is(err, ntlm.ErrUnsupported) {
+			why = "bad ntlm challenge"
+		}
+		return &Error{Op: op, Class: OutcomeServerError, Why: why, Final: true, Err: err}
 	}
 	user := h.cfg.AuthUser
 	if h.cfg.AuthDomain != "" {
