@@ -51,6 +51,9 @@ var (
 	ErrNoAudio = errors.New("sdp: no audio stream")
 	// ErrCryptoMismatch is an answer whose crypto tag or suite was not offered.
 	ErrCryptoMismatch = errors.New("sdp: answer crypto does not match the offer")
+	// ErrMKILengthMismatch is an MKI whose length differs from
+	// sec.srtp.mki.length (RELIABILITY.md P6: "|1:4" against a 1-byte config).
+	ErrMKILengthMismatch = errors.New("sdp: mki length differs from sec.srtp.mki.length")
 	// ErrMKIRequired is an answer without MKI when NegotiateConfig.RequireMKI is set.
 	ErrMKIRequired = errors.New("sdp: answer has no mki but one is required")
 	// ErrConfig is an invalid OfferConfig/AnswerConfig.

@@ -239,10 +239,15 @@ func audio(s *Session) (int, *Media) {
 
 // chooseCrypto picks the offered line to accept: a known suite (_80 before
 // _32), then the MKI preference (with MKI when the handset uses MKI, without
-// otherwise). Lync lists both forms (protocols.md §14 pitfall 8).
-func chooseCrypto(offered []Crypto, wantMKI bool) (Crypto, bool) {
+// otherwise). Lync lists both forms (protocols.md §14 pitfall 8). Lines
+// whose MKI length differs from sec.srtp.mki.length are not acceptable
+// (RELIABILITY.md P6).
+func chooseCrypto(offered []Crypto, wantMKI bool, mkiLen int) (Crypto, bool) {
 	best, found, bestScore := Crypto{}, false, -1
 	for _, c := range offered {
+		if c.HasMKI() && c.MKILen != mkiLen {
+			continue
+		}
 		score := 0
 		if c.Suite == SuiteAES128SHA1_80 {
 			score += 2
@@ -280,10 +285,10 @@ func Answer(offer *Session, cfg AnswerConfig) (*Session, error) {
 	case lvl == "" && pol.Require:
 		return nil, errEncryption("offer has no srtp, reg.x.srtp.require=1")
 	case lvl != "" && pol.Enable:
-		c, ok := chooseCrypto(om.Crypto, !cfg.SRTP.NoMKI)
+		c, ok := chooseCrypto(om.Crypto, !cfg.SRTP.NoMKI, cfg.SRTP.mkiLen())
 		if !ok {
 			if lvl == EncryptionRequired || pol.Require {
-				return nil, errEncryption("no usable a=crypto offered")
+				return nil, errEncryption("no usable a=crypto offered (suite or mki length)")
 			}
 			break
 		}
@@ -409,6 +414,9 @@ type NegotiateConfig struct {
 	// RequireMKI rejects an answer that drops the MKI of the accepted line.
 	// Off by default: baresip answers without MKI (peers.md).
 	RequireMKI bool
+	// MKILength is sec.srtp.mki.length; when non-zero, a remote MKI of
+	// another length is rejected with ErrMKILengthMismatch.
+	MKILength int
 }
 
 // Result is what the media layer needs from a completed exchange. Local is
@@ -452,6 +460,12 @@ func Negotiate(offer, answer *Session, role Role, cfg NegotiateConfig) (*Result,
 			return nil, fmt.Errorf("%w: tag %d %s", ErrCryptoMismatch, acr.Tag, acr.Suite)
 		}
 		ocr = om.Crypto[i]
+		for _, c := range []Crypto{ocr, acr} {
+			if cfg.MKILength != 0 && c.HasMKI() && c.MKILen != cfg.MKILength {
+				return nil, &CryptoError{Tag: strconv.FormatUint(uint64(c.Tag), 10), Field: "mki",
+					Err: fmt.Errorf("%w: %d byte(s), configured %d", ErrMKILengthMismatch, c.MKILen, cfg.MKILength)}
+			}
+		}
 		if ocr.HasMKI() && !acr.HasMKI() {
 			if cfg.RequireMKI {
 				return nil, ErrMKIRequired

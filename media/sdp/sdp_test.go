@@ -348,6 +348,34 @@ func TestNegotiateBaresipAnswerWithoutMKI(t *testing.T) {
 	}
 }
 
+// RELIABILITY.md P6: "|1:4" against sec.srtp.mki.length=1.
+func TestMKILengthMismatch(t *testing.T) {
+	key := "WnD7c1ksDGs+dIefCEjbKOTi6uoyvJD3f+MG1AAH"
+	body := "v=0\r\no=- 0 0 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 5000 RTP/SAVP 0\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key + "|2^31|1:4\r\n"
+	offer, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Answer(offer, answerConfig(PolicyFromConfig(true, false, false)))
+	if ne, ok := IsNegotiationError(err); !ok || ne.Status != 488 {
+		t.Errorf("answer to a 4-byte-only MKI offer: %v", err)
+	}
+	cfg := answerConfig(PolicyFromConfig(true, false, false))
+	cfg.SRTP.MKILength = 4
+	ans, err := Answer(offer, cfg)
+	if err != nil || ans.Media[0].Crypto[0].MKILen != 4 {
+		t.Fatalf("4-byte config: %v", err)
+	}
+	var ce *CryptoError
+	if _, err := Negotiate(offer, ans, Answerer, NegotiateConfig{MKILength: 1}); !errors.As(err, &ce) || !errors.Is(err, ErrMKILengthMismatch) {
+		t.Errorf("negotiate mismatch: %v", err)
+	}
+	if _, err := Negotiate(offer, ans, Answerer, NegotiateConfig{MKILength: 4}); err != nil {
+		t.Errorf("negotiate match: %v", err)
+	}
+}
+
 func TestHoldDirections(t *testing.T) {
 	for _, tc := range []struct{ offered, local, want Direction }{
 		{"", "", ""},
