@@ -408,3 +408,25 @@ func TestCodecsFromPrefs(t *testing.T) {
 		t.Errorf("unknown codec: %v", err)
 	}
 }
+
+// The handset's SRTP-required offer and its answer to Lync's offer, byte
+// for byte (seeded keys); regenerate with go test -update.
+func TestGoldenOfferAnswer(t *testing.T) {
+	cfg := testOfferConfig(PolicyFromConfig(true, true, true))
+	cfg.Attributes = []Attribute{{"ice-ufrag", "abcd"}, {"ice-pwd", "0123456789abcdef01234567"},
+		{"candidate", "1 1 UDP 2130706431 192.0.2.10 20000 typ host"}, {"candidate", "1 2 UDP 2130705918 192.0.2.10 20001 typ host"}}
+	offer, err := Offer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Golden(t, "testdata/handset-offer.golden.sdp", offer.Marshal())
+	lync, err := Parse(mustRead(t, "testdata/lync-offer.sdp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := Answer(lync, answerConfig(PolicyFromConfig(true, false, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Golden(t, "testdata/handset-answer-to-lync.golden.sdp", ans.Marshal())
+}

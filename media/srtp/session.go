@@ -1,8 +1,10 @@
 package srtp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -96,6 +98,7 @@ type Session struct {
 
 	recvMu   sync.Mutex
 	recv     *srtp.Context
+	recvKeys []Key // keys the recv context holds
 	recvHdr  rtp.Header
 	replayed bool // set by the replay detector during one unprotect
 
@@ -127,7 +130,52 @@ func NewSession(cfg Config, opts ...Option) (*Session, error) {
 		return nil, fmt.Errorf("srtp: recv context: %w", err)
 	}
 	s.sendKey = cfg.Send
+	s.recvKeys = []Key{cfg.Recv}
 	return s, nil
+}
+
+// ConfigFor builds a Config from a negotiated exchange (sdp.Result.Local
+// and .Remote): our a=crypto is the send key, the peer's the receive key,
+// and our line's lifetime is the one we count (seed: packets we send).
+func ConfigFor(local, remote sdp.Crypto) (Config, error) {
+	if local.Suite != remote.Suite {
+		return Config{}, fmt.Errorf("%w: suites differ: %s vs %s", ErrConfig, local.Suite, remote.Suite)
+	}
+	send, err := KeyFromCrypto(local)
+	if err != nil {
+		return Config{}, fmt.Errorf("send: %w", err)
+	}
+	recv, err := KeyFromCrypto(remote)
+	if err != nil {
+		return Config{}, fmt.Errorf("recv: %w", err)
+	}
+	unenc := slices.Contains(local.Params, "UNENCRYPTED_SRTCP") || slices.Contains(remote.Params, "UNENCRYPTED_SRTCP")
+	return Config{Suite: local.Suite, Send: send, Recv: recv, Lifetime: local.Lifetime, UnencryptedSRTCP: unenc}, nil
+}
+
+func (k Key) equal(o Key) bool {
+	return bytes.Equal(k.Master, o.Master) && bytes.Equal(k.Salt, o.Salt) && bytes.Equal(k.MKI, o.MKI)
+}
+
+// UpdateKeys applies the keys of a re-negotiation (re-INVITE, hold with a
+// new key): a changed send key goes through RekeySend, a receive key not
+// yet held through AddRecvKey; unchanged keys are left alone.
+func (s *Session) UpdateKeys(send, recv Key) error {
+	s.sendMu.Lock()
+	sameSend := s.sendKey.equal(send)
+	s.sendMu.Unlock()
+	if !sameSend {
+		if err := s.RekeySend(send); err != nil {
+			return err
+		}
+	}
+	s.recvMu.Lock()
+	known := slices.ContainsFunc(s.recvKeys, recv.equal)
+	s.recvMu.Unlock()
+	if !known {
+		return s.AddRecvKey(recv)
+	}
+	return nil
 }
 
 // flagDetector records replay rejections so that Unprotect can classify
@@ -291,7 +339,14 @@ func (s *Session) AddRecvKey(k Key) error {
 	}
 	s.recvMu.Lock()
 	defer s.recvMu.Unlock()
-	return s.switchKey(&s.recv, s.cfg.Recv, k, true)
+	if err := s.switchKey(&s.recv, s.cfg.Recv, k, true); err != nil {
+		return err
+	}
+	if len(k.MKI) == 0 {
+		s.recvKeys = s.recvKeys[:0]
+	}
+	s.recvKeys = append(s.recvKeys, k)
+	return nil
 }
 
 // RemoveRecvKey forgets a receive key by MKI.
@@ -301,6 +356,7 @@ func (s *Session) RemoveRecvKey(mki []byte) error {
 	if err := s.recv.RemoveMKI(mki); err != nil {
 		return fmt.Errorf("%w: remove mki %x: %w", ErrConfig, mki, err)
 	}
+	s.recvKeys = slices.DeleteFunc(s.recvKeys, func(k Key) bool { return bytes.Equal(k.MKI, mki) })
 	return nil
 }
 

@@ -256,6 +256,52 @@ func TestKeyFromCryptoAndRedaction(t *testing.T) {
 	}
 }
 
+// The negotiated sdp.Crypto pair drives a Session, and a re-negotiation
+// with one changed key touches only that direction.
+func TestConfigForAndUpdateKeys(t *testing.T) {
+	mk := func(seed uint64, mki uint32) sdp.Crypto {
+		k := newKey(t, seed, nil)
+		return sdp.Crypto{Tag: 1, Suite: sdp.SuiteAES128SHA1_80, Key: append(k.Master, k.Salt...), Lifetime: 1 << 31, MKI: mki, MKILen: 1}
+	}
+	ours, theirs := mk(20, 1), mk(21, 1)
+	cfgA, err := ConfigFor(ours, theirs)
+	if err != nil || cfgA.Lifetime != 1<<31 || !bytes.Equal(cfgA.Send.MKI, []byte{1}) {
+		t.Fatalf("ConfigFor: %+v %v", cfgA, err)
+	}
+	cfgB, _ := ConfigFor(theirs, ours)
+	a, err := NewSession(cfgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewSession(cfgB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours2 := mk(22, 2)
+	k2, _ := KeyFromCrypto(ours2)
+	if err := a.UpdateKeys(k2, cfgA.Recv); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateKeys(cfgB.Send, k2); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateKeys(cfgB.Send, k2); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if got := a.Stats().Rekeys + b.Stats().Rekeys; got != 1 {
+		t.Errorf("rekeys %d, want 1", got)
+	}
+	enc, _ := a.ProtectRTP(nil, rtpPacket(1, 5, 20))
+	if _, err := b.UnprotectRTP(nil, enc); err != nil {
+		t.Fatal(err)
+	}
+	bad := theirs
+	bad.Suite = sdp.SuiteAES128SHA1_32
+	if _, err := ConfigFor(ours, bad); !errors.Is(err, ErrConfig) {
+		t.Errorf("suite mismatch: %v", err)
+	}
+}
+
 func TestMKICounter(t *testing.T) {
 	c, err := NewMKICounter(1, true)
 	if err != nil {
