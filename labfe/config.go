@@ -1,0 +1,121 @@
+package labfe
+
+import (
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Defaults of Config; the values are those of a stock Lync 2013 pool.
+const (
+	DefaultDomain           = "contoso.test"
+	DefaultFQDN             = "pool.contoso.test"
+	DefaultListenAddr       = "127.0.0.1:0"
+	DefaultRegisterExpiry   = 7200 * time.Second // Expires in the capture of protocols.md §1.4
+	DefaultKeepAliveTimeout = 300 * time.Second  // ms-keep-alive timeout=300
+	DefaultSALifetime       = 8 * time.Hour      // NTLM SA lifetime, MS-SIPAE 3.2.2
+	DefaultMinExpiry        = 0                  // no lower bound unless set
+)
+
+// Config configures a front end. Zero fields take the defaults above.
+type Config struct {
+	Domain     string // SIP domain, e.g. contoso.test
+	FQDN       string // pool FQDN: NTLM targetname and certificate name
+	ListenAddr string // TLS listen address, e.g. 127.0.0.1:0
+	Users      []User // accounts; nil means DefaultUsers()
+
+	// Time scaling for load tests.
+	RegisterExpiry   time.Duration // maximum binding lifetime granted
+	KeepAliveTimeout time.Duration // ms-keep-alive timeout= told to clients; idle flows are closed after 2x
+	SALifetime       time.Duration // after this an SA is forgotten: the next signed request gets a 401
+
+	// CertPEM/KeyPEM are the server certificate chain and key; when empty
+	// a test CA and a server certificate for FQDN are generated.
+	CertPEM, KeyPEM []byte
+	// CACertPEM is the CA of CertPEM, reported by CACertPEM() (optional).
+	CACertPEM []byte
+
+	// ServerHeader is the Server header value (default "RTC/5.0", Lync 2013).
+	ServerHeader string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Domain == "" {
+		c.Domain = DefaultDomain
+	}
+	c.Domain = strings.ToLower(c.Domain)
+	if c.FQDN == "" {
+		c.FQDN = DefaultFQDN
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if c.RegisterExpiry <= 0 {
+		c.RegisterExpiry = DefaultRegisterExpiry
+	}
+	if c.KeepAliveTimeout <= 0 {
+		c.KeepAliveTimeout = DefaultKeepAliveTimeout
+	}
+	if c.SALifetime <= 0 {
+		c.SALifetime = DefaultSALifetime
+	}
+	if c.ServerHeader == "" {
+		c.ServerHeader = "RTC/5.0"
+	}
+	if c.Users == nil {
+		c.Users = DefaultUsers()
+	}
+	return c
+}
+
+//go:embed defaultusers.csv
+var defaultUsersCSV string
+
+// DefaultUsers returns the built-in users (alice and bob @contoso.test,
+// password Passw0rd!), the same accounts as configs/templates/users.csv.
+func DefaultUsers() []User {
+	u, err := LoadUsersCSV(strings.NewReader(defaultUsersCSV))
+	if err != nil {
+		return nil // unreachable: the file is checked by TestDefaultUsers
+	}
+	return u
+}
+
+// Option customises a Server.
+type Option func(*options)
+
+type options struct {
+	log  *slog.Logger
+	rand io.Reader
+	now  func() time.Time
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRand sets the randomness source for challenges, tags and srand
+// (default crypto/rand). A seeded reader makes runs reproducible.
+func WithRand(r io.Reader) Option { return func(o *options) { o.rand = r } }
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+func (c Config) validate() error {
+	if !strings.Contains(c.FQDN, ".") {
+		return fmt.Errorf("%w: fqdn %q is not a dotted name", ErrConfig, c.FQDN)
+	}
+	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
+		return fmt.Errorf("%w: CertPEM and KeyPEM go together", ErrConfig)
+	}
+	seen := map[string]bool{}
+	for _, u := range c.Users {
+		if seen[u.AOR()] {
+			return fmt.Errorf("%w: duplicate user %s", ErrConfig, u.AOR())
+		}
+		seen[u.AOR()] = true
+	}
+	return nil
+}

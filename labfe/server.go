@@ -1,0 +1,506 @@
+package labfe
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/handset-dev/handset/labfe/internal/ntlmsrv"
+	"github.com/handset-dev/handset/labfe/internal/sipmsg"
+)
+
+// Server is a running lab front end. New binds the TLS listener (so Addr is
+// known at once); Serve accepts flows until ctx ends or Close is called.
+// Every goroutine a Server starts is stopped and waited for by Close.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	rand    io.Reader
+	now     func() time.Time
+	tlsConf *tls.Config
+	caPEM   []byte
+	ln      net.Listener
+
+	mu      sync.Mutex
+	users   map[string]*userState // by AOR
+	byLogin map[string]*userState // by lower(DOMAIN\user) and lower(user)
+	pending map[string]*pending   // opaque → outstanding CHALLENGE
+	sas     map[string]*secAssoc  // opaque → SA
+	flows   map[*flow]struct{}
+	txs     map[string]*proxyTx // our Via branch → caller
+	fault   fault
+	orphan  UserStats // failures not attributable to a user
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+type userState struct {
+	User
+	aor      string
+	bindings map[string]*binding // by epid
+	st       UserStats
+}
+
+type binding struct {
+	epid, instance string
+	contactURI     string // URI inside <> of the REGISTER Contact
+	contactRaw     string // the whole Contact value, as sent
+	gruuOpaque     string // user:epid:<b64>
+	flow           *flow
+	expires        time.Time
+	registered     time.Time
+}
+
+type pending struct {
+	chal    *ntlmsrv.Challenge
+	flow    *flow
+	created time.Time
+}
+
+type secAssoc struct {
+	opaque   string
+	sess     *ntlmsrv.Session
+	user     *userState
+	flow     *flow
+	created  time.Time
+	lastCnum uint64
+	snum     uint64
+}
+
+type proxyTx struct {
+	caller *flow
+	method string
+}
+
+type flow struct {
+	c   net.Conn
+	r   *bufio.Reader
+	wmu sync.Mutex
+	sa  *secAssoc // guarded by Server.mu
+}
+
+type fault struct {
+	status    int // answer the next n REGISTERs with this status
+	remaining int
+}
+
+// New validates cfg, prepares certificates (generating a test CA unless
+// CertPEM/KeyPEM are given) and binds cfg.ListenAddr.
+func New(cfg Config, opts ...Option) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	o := options{rand: rand.Reader, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg: cfg, log: o.log, rand: o.rand, now: o.now,
+		users: map[string]*userState{}, byLogin: map[string]*userState{},
+		pending: map[string]*pending{}, sas: map[string]*secAssoc{},
+		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{},
+	}
+	for _, u := range cfg.Users {
+		us := &userState{User: u, aor: u.AOR(), bindings: map[string]*binding{}}
+		s.users[us.aor] = us
+		s.byLogin[strings.ToLower(u.UserID)] = us
+		if u.Domain != "" {
+			s.byLogin[strings.ToLower(u.Domain+`\`+u.UserID)] = us
+		}
+	}
+	certPEM, keyPEM, caPEM := cfg.CertPEM, cfg.KeyPEM, cfg.CACertPEM
+	if len(certPEM) == 0 {
+		pki, err := generatePKI(cfg.FQDN, o.now())
+		if err != nil {
+			return nil, err
+		}
+		certPEM, keyPEM, caPEM = pki.certPEM, pki.keyPEM, pki.caPEM
+	}
+	tc, err := tlsConfig(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	s.tlsConf, s.caPEM = tc, caPEM
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("labfe: listen %s: %w", cfg.ListenAddr, err)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// Addr returns the bound listen address, e.g. "127.0.0.1:40123".
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Config returns the effective configuration (defaults applied).
+func (s *Server) Config() Config { return s.cfg }
+
+// CACertPEM returns the PEM of the CA that signed the server certificate
+// (empty if a certificate was given without its CA).
+func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
+
+// CAPool returns a pool holding CACertPEM, for a client's RootCAs.
+func (s *Server) CAPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AppendCertsFromPEM(s.caPEM)
+	return p
+}
+
+// Serve accepts TLS flows until ctx is done or Close is called; it then
+// closes the server and returns nil. Any other accept failure is returned.
+func (s *Server) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
+	defer stop()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			_ = s.Close()
+			return fmt.Errorf("labfe: accept: %w", err)
+		}
+		tc := tls.Server(c, s.tlsConf)
+		f := &flow{c: tc, r: bufio.NewReader(tc)}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = c.Close()
+			return nil
+		}
+		s.flows[f] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveFlow(f)
+	}
+}
+
+// Close stops accepting, closes every flow and waits for their goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	err := s.ln.Close()
+	for f := range s.flows {
+		_ = f.c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("labfe: close: %w", err)
+	}
+	return nil
+}
+
+// InjectFault answers the next n REGISTERs (before authentication) with
+// status (e.g. 503, with Retry-After: 1 and an ms-diagnostics). n <= 0 clears.
+func (s *Server) InjectFault(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = fault{status: status, remaining: max(n, 0)}
+}
+
+// CloseFlows closes every TLS flow of the user aor (all flows if aor is
+// ""), as a front end restart or failover would. It returns how many.
+func (s *Server) CloseFlows(aor string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for f := range s.flows {
+		if aor == "" || (f.sa != nil && f.sa.user.aor == strings.ToLower(aor)) {
+			_ = f.c.Close()
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) serveFlow(f *flow) {
+	defer s.wg.Done()
+	defer s.dropFlow(f)
+	idle := 2 * s.cfg.KeepAliveTimeout
+	for {
+		_ = f.c.SetReadDeadline(time.Now().Add(idle))
+		m, _, err := sipmsg.Read(f.r)
+		if err != nil {
+			if errors.Is(err, sipmsg.ErrMalformed) {
+				s.count(nil, func(st *UserStats) { st.Malformed++ })
+				s.log.Info("labfe: malformed message, closing flow", "remote", f.c.RemoteAddr(), "err", err)
+			}
+			return
+		}
+		var keep bool
+		if m.IsRequest() {
+			keep = s.handleRequest(f, m)
+		} else {
+			keep = s.handleResponse(f, m)
+		}
+		if !keep {
+			return
+		}
+	}
+}
+
+// dropFlow forgets a closed flow: its SA, pending challenges, bindings on
+// it (a binding lives on its flow, as in Lync with TLS) and transactions.
+func (s *Server) dropFlow(f *flow) {
+	_ = f.c.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.flows, f)
+	for k, p := range s.pending {
+		if p.flow == f {
+			delete(s.pending, k)
+		}
+	}
+	for k, sa := range s.sas {
+		if sa.flow == f {
+			delete(s.sas, k)
+		}
+	}
+	for _, u := range s.users {
+		for k, b := range u.bindings {
+			if b.flow == f {
+				delete(u.bindings, k)
+			}
+		}
+	}
+	for k, tx := range s.txs {
+		if tx.caller == f {
+			delete(s.txs, k)
+		}
+	}
+}
+
+func (f *flow) send(m *sipmsg.Message) error {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	_ = f.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := f.c.Write(m.Marshal()); err != nil {
+		return fmt.Errorf("labfe: write: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		// A failing rand source is a broken test setup; fall back to
+		// crypto/rand rather than emit predictable tokens.
+		_, _ = rand.Read(b)
+	}
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// response builds a response to req copying the RFC 3261 §8.2.6 headers;
+// a To tag is added to final responses that lack one.
+func (s *Server) response(req *sipmsg.Message, code int, reason string) *sipmsg.Message {
+	r := &sipmsg.Message{StatusCode: code, Reason: reason}
+	for _, v := range req.All("Via") {
+		r.Add("Via", v)
+	}
+	r.Add("From", req.Value("From"))
+	to := req.Value("To")
+	if _, p := sipmsg.NameAddr(to); p["tag"] == "" && code >= 200 {
+		to += ";tag=" + strings.ToLower(s.randHex(8))
+	}
+	r.Add("To", to)
+	r.Add("Call-ID", req.Value("Call-ID"))
+	r.Add("CSeq", req.Value("CSeq"))
+	r.Add("Server", s.cfg.ServerHeader)
+	return r
+}
+
+// sign adds Authentication-Info (MS-SIPAE 3.3.5.3) signed with sa.
+func (s *Server) sign(sa *secAssoc, m *sipmsg.Message) {
+	m.Del("Authentication-Info")
+	s.mu.Lock()
+	sa.snum++
+	snum := strconv.FormatUint(sa.snum, 10)
+	s.mu.Unlock()
+	srand := s.randHex(4)
+	buf := fieldsOf(m).buffer("NTLM", srand, snum, s.cfg.FQDN)
+	sig := sa.sess.Sign(buf, ntlmsrv.SIPSeqNum)
+	m.Add("Authentication-Info", fmt.Sprintf(`NTLM rspauth="%s", srand="%s", snum="%s", opaque="%s", qop="auth", targetname="%s", realm="%s", version=4`,
+		strings.ToUpper(hex.EncodeToString(sig)), srand, snum, sa.opaque, s.cfg.FQDN, realm))
+}
+
+// reply sends a response on f, signed when an SA is given (1xx never are).
+func (s *Server) reply(f *flow, sa *secAssoc, r *sipmsg.Message) bool {
+	if sa != nil && r.StatusCode >= 200 {
+		s.sign(sa, r)
+	}
+	if err := f.send(r); err != nil {
+		s.log.Debug("labfe: send failed", "err", err)
+		return false
+	}
+	return true
+}
+
+func (s *Server) challenge401(req *sipmsg.Message, diag string) *sipmsg.Message {
+	r := s.response(req, 401, "Unauthorized")
+	r.Add("WWW-Authenticate", fmt.Sprintf(`NTLM realm="%s", targetname="%s", version=4`, realm, s.cfg.FQDN))
+	r.Add("Date", s.now().UTC().Format(time.RFC1123))
+	if diag != "" {
+		r.Add("ms-diagnostics", diag+`;source="`+s.cfg.FQDN+`"`)
+	}
+	return r
+}
+
+func (s *Server) failure(req *sipmsg.Message, code int, reason, diag string) *sipmsg.Message {
+	r := s.response(req, code, reason)
+	r.Add("ms-diagnostics", diag+`;source="`+s.cfg.FQDN+`"`)
+	return r
+}
+
+func (s *Server) count(u *userState, fn func(*UserStats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u != nil {
+		fn(&u.st)
+	} else {
+		fn(&s.orphan)
+	}
+}
+
+// authorization returns the client's auth header (Authorization, or
+// Proxy-Authorization from the OCS 2007 family).
+func authorization(m *sipmsg.Message) (string, bool) {
+	if v, ok := m.Get("Authorization"); ok {
+		return v, true
+	}
+	return m.Get("Proxy-Authorization")
+}
+
+// verdict of verifying a signed client message.
+type verdict int
+
+const (
+	vOK verdict = iota
+	vNoSA
+	vBadHeader
+	vBadSig
+	vReplay
+)
+
+// verify checks the client's signature on m against the flow's SA:
+// opaque names this flow's SA, the SA is within its lifetime, the
+// signature verifies over the version-4 buffer, and cnum increases.
+func (s *Server) verify(f *flow, m *sipmsg.Message, a authParams) (*secAssoc, verdict) {
+	s.mu.Lock()
+	sa := s.sas[a.get("opaque")]
+	if sa != nil && (sa.flow != f || s.now().Sub(sa.created) >= s.cfg.SALifetime) {
+		if sa.flow == f { // expired: forget it, the client must re-authenticate
+			delete(s.sas, sa.opaque)
+			f.sa = nil
+		}
+		sa = nil
+	}
+	s.mu.Unlock()
+	if sa == nil {
+		return nil, vNoSA
+	}
+	rnd, num, resp := a.get("crand"), a.get("cnum"), a.get("response")
+	if rnd == "" || num == "" || resp == "" {
+		return sa, vBadHeader
+	}
+	cnum, err := strconv.ParseUint(num, 10, 63)
+	if err != nil || cnum == 0 {
+		return sa, vBadHeader
+	}
+	sig, err := hex.DecodeString(resp)
+	if err != nil || len(sig) != 16 {
+		return sa, vBadSig
+	}
+	if a.scheme != "NTLM" || a.get("realm") != realm || a.get("targetname") != s.cfg.FQDN {
+		return sa, vBadSig
+	}
+	buf := fieldsOf(m).buffer(a.scheme, rnd, num, s.cfg.FQDN)
+	if sa.sess.Verify(buf, sig, ntlmsrv.SIPSeqNum) != nil {
+		return sa, vBadSig
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cnum <= sa.lastCnum {
+		return sa, vReplay
+	}
+	sa.lastCnum = cnum
+	return sa, vOK
+}
+
+// reject answers a failed verification; it reports whether the flow stays.
+func (s *Server) reject(f *flow, req *sipmsg.Message, sa *secAssoc, v verdict) bool {
+	var u *userState
+	if sa != nil {
+		u = sa.user
+	}
+	switch v {
+	case vNoSA:
+		return s.reply(f, nil, s.challenge401(req, diagNoSA))
+	case vBadHeader:
+		s.count(u, func(st *UserStats) { st.Malformed++ })
+		return s.reply(f, sa, s.failure(req, 400, "Bad Request", diagBadAuthHeader))
+	case vReplay:
+		s.count(u, func(st *UserStats) { st.Replays++ })
+		return s.reply(f, sa, s.failure(req, 403, "Forbidden", diagReplay))
+	default: // vBadSig: a forged or corrupted message; answer, then close the flow
+		s.count(u, func(st *UserStats) { st.BadSignatures++ })
+		s.reply(f, sa, s.failure(req, 403, "Forbidden", diagBadSignature))
+		s.log.Info("labfe: bad signature, closing flow", "remote", f.c.RemoteAddr())
+		return false
+	}
+}
+
+func (s *Server) handleRequest(f *flow, req *sipmsg.Message) bool {
+	if req.Method == "REGISTER" {
+		return s.handleRegister(f, req)
+	}
+	hdr, ok := authorization(req)
+	if !ok {
+		if req.Method == "ACK" {
+			return true // nothing to answer
+		}
+		return s.reply(f, nil, s.challenge401(req, ""))
+	}
+	a, err := parseAuth(hdr)
+	if err != nil {
+		s.count(nil, func(st *UserStats) { st.Malformed++ })
+		return s.reply(f, nil, s.failure(req, 400, "Bad Request", diagBadAuthHeader))
+	}
+	sa, v := s.verify(f, req, a)
+	if v != vOK {
+		return s.reject(f, req, sa, v)
+	}
+	fromURI, _ := sipmsg.NameAddr(req.Value("From"))
+	if aorOf(fromURI) != sa.user.aor {
+		return s.reply(f, sa, s.failure(req, 403, "Forbidden", diagNotAuthorized))
+	}
+	return s.route(f, sa, req)
+}
