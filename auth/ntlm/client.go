@@ -85,13 +85,16 @@ func requireFlags(got, want Flags) error {
 
 // filetime converts t to a Windows FILETIME (100 ns since 1601-01-01).
 func filetime(t time.Time) uint64 {
-	const epochDiff = 116444736000000000 // 1601→1970 in 100 ns units
-	return uint64(t.UnixNano()/100) + epochDiff
+	// Unix seconds first: UnixNano overflows before 1678.
+	return uint64(t.Unix()*10_000_000 + int64(t.Nanosecond()/100) + epochDiff) //nolint:gosec // FILETIME is unsigned; dates before 1601 wrap
 }
 
+// epochDiff is 1601-01-01 → 1970-01-01 in 100 ns units.
+const epochDiff = 116444736000000000
+
 func timeFromFiletime(ft uint64) time.Time {
-	const epochDiff = 116444736000000000
-	return time.Unix(0, (int64(ft)-epochDiff)*100) //nolint:gosec // FILETIME fits in int64 until 30828
+	v := int64(ft) - epochDiff //nolint:gosec // FILETIME fits in int64 until 30828
+	return time.Unix(v/10_000_000, v%10_000_000*100)
 }
 
 // buildAuthenticate builds the AUTHENTICATE (MS-NLMP 3.1.5.1.2 / 3.3.2). negotiate
