@@ -111,7 +111,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		o.log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg: cfg, log: o.log, rand: o.rand, now: o.now,
+		cfg: cfg, log: o.log, rand: &lockedReader{r: o.rand}, now: o.now,
 		users: map[string]*userState{}, byLogin: map[string]*userState{},
 		pending: map[string]*pending{}, sas: map[string]*secAssoc{},
 		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{},
@@ -126,7 +126,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	certPEM, keyPEM, caPEM := cfg.CertPEM, cfg.KeyPEM, cfg.CACertPEM
 	if len(certPEM) == 0 {
-		pki, err := generatePKI(cfg.FQDN, o.now())
+		// Certificates are checked by peers against their wall clock, not
+		// against an injected test clock.
+		pki, err := generatePKI(cfg.FQDN, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -503,4 +505,17 @@ func (s *Server) handleRequest(f *flow, req *sipmsg.Message) bool {
 		return s.reply(f, sa, s.failure(req, 403, "Forbidden", diagNotAuthorized))
 	}
 	return s.route(f, sa, req)
+}
+
+// lockedReader serialises an injected rand source: flows run concurrently
+// and seeded test readers are not safe for concurrent use.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p) //nolint:wrapcheck // transparent wrapper
 }

@@ -1,0 +1,391 @@
+package labfe_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/handset-dev/handset/internal/testutil"
+	"github.com/handset-dev/handset/labfe"
+	"github.com/handset-dev/handset/labfe/internal/sipmsg"
+	"github.com/handset-dev/handset/labfe/labfetest"
+)
+
+const pw = "Passw0rd!"
+
+func TestSignIn(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	r := c.mustRegister("alice", pw)
+	ct := r.Value("Contact")
+	for _, want := range []string{";expires=3600", `+sip.instance="<urn:uuid:4233FD41-093B-5FD6-B5D2-651ED55969E6>"`, `gruu="sip:alice@contoso.test;opaque=user:epid:`, `;gruu"`} {
+		if !strings.Contains(ct, want) {
+			t.Errorf("Contact %q lacks %q", ct, want)
+		}
+	}
+	for h, want := range map[string]string{
+		"Expires":       "3600",
+		"ms-keep-alive": "UAS; tcp=no; hop-hop=yes; end-end=no; timeout=300",
+		"Server":        "RTC/5.0",
+	} {
+		if got := r.Value(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if !strings.Contains(r.Value("Allow-Events"), "vnd-microsoft-provisioning-v2") {
+		t.Errorf("Allow-Events = %q", r.Value("Allow-Events"))
+	}
+	if got := strings.Join(r.All("Supported"), ","); !strings.Contains(got, "msrtc-event-categories") {
+		t.Errorf("Supported = %q", got)
+	}
+	ai := params(r.Value("Authentication-Info"))
+	if ai["snum"] != "1" || ai["opaque"] != c.opaque || len(ai["srand"]) != 8 || len(ai["rspauth"]) != 32 {
+		t.Errorf("Authentication-Info = %q", r.Value("Authentication-Info"))
+	}
+	st := fe.Stats().Users["alice@contoso.test"]
+	if diff := cmp.Diff(labfe.UserStats{Registrations: 1, ActiveBindings: 1}, st); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
+
+	// Signed re-REGISTER on the same SA, then un-REGISTER.
+	m := c.newRegister(3600)
+	c.sign(m)
+	if r := c.roundTrip(m); r.StatusCode != 200 || c.verifyServer(r) != nil {
+		t.Fatalf("re-REGISTER: %d %v", r.StatusCode, c.verifyServer(r))
+	}
+	m = c.newRegister(0)
+	c.sign(m)
+	r = c.roundTrip(m)
+	if r.StatusCode != 200 || c.verifyServer(r) != nil || strings.Contains(r.Value("Contact"), "8248") {
+		t.Fatalf("un-REGISTER: %d %q", r.StatusCode, r.Value("Contact"))
+	}
+	if got := fe.Stats().Users["alice@contoso.test"]; got.ActiveBindings != 0 || got.Unregistrations != 1 || got.Registrations != 2 {
+		t.Errorf("after un-REGISTER: %+v", got)
+	}
+}
+
+func TestWrongPasswordRejected(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	r := c.authRegister("alice", "CONTOSO", "wrong", false)
+	if r.StatusCode != 401 || !strings.HasPrefix(r.Value("ms-diagnostics"), `1000;reason="Final handshake failed"`) {
+		t.Fatalf("got %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+	if _, ok := r.Get("Authentication-Info"); ok {
+		t.Error("a failed handshake must not carry a signature")
+	}
+	st := fe.Stats()
+	if st.Users["alice@contoso.test"].AuthFailures != 1 || st.Total.ActiveBindings != 0 || st.SAs != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	// Unknown account and wrong domain are rejected the same way.
+	c2 := dial(t, fe, "alice@contoso.test", "8248ca9ebc")
+	if r := c2.authRegister("mallory", "CONTOSO", pw, false); r.StatusCode != 401 {
+		t.Errorf("unknown user: %d", r.StatusCode)
+	}
+	c3 := dial(t, fe, "alice@contoso.test", "8248ca9ebd")
+	if r := c3.authRegister("alice", "FABRIKAM", pw, false); r.StatusCode != 401 {
+		t.Errorf("wrong domain: %d", r.StatusCode)
+	}
+}
+
+func TestTamperedSignatureClosesFlow(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	r := c.authRegister("alice", "CONTOSO", pw, true)
+	if r.StatusCode != 403 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1010;") {
+		t.Fatalf("got %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+	if c.read() != nil {
+		t.Fatal("flow still open after a bad signature")
+	}
+	if got := fe.Stats().Users["alice@contoso.test"]; got.BadSignatures != 1 || got.ActiveBindings != 0 {
+		t.Errorf("stats %+v", got)
+	}
+
+	// Tampering with a signed field after signing on an established SA.
+	c = dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	m := c.newRegister(3600)
+	c.sign(m)
+	m.Set("Expires", "60") // Expires is in the signed buffer
+	r = c.roundTrip(m)
+	if r.StatusCode != 403 || c.verifyServer(r) != nil {
+		t.Fatalf("tampered Expires: %d (%v)", r.StatusCode, c.verifyServer(r))
+	}
+	if c.read() != nil {
+		t.Fatal("flow still open")
+	}
+	if fe.Stats().Users["alice@contoso.test"].ActiveBindings != 0 {
+		t.Error("binding survives its flow")
+	}
+}
+
+func TestReplayedCnumRejected(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	m := c.newRegister(3600)
+	c.sign(m) // cnum 2
+	if r := c.roundTrip(m); r.StatusCode != 200 {
+		t.Fatalf("cnum 2: %d", r.StatusCode)
+	}
+	replay := c.newRegister(3600)
+	replay.Headers = m.Headers // the very same signed message again
+	r := c.roundTrip(replay)
+	if r.StatusCode != 403 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1011;") || c.verifyServer(r) != nil {
+		t.Fatalf("replay: %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+	// A lower cnum, freshly signed, is rejected too; a higher one works.
+	m = c.newRegister(3600)
+	c.signWith(m, 1, "")
+	if r := c.roundTrip(m); r.StatusCode != 403 {
+		t.Fatalf("cnum 1: %d", r.StatusCode)
+	}
+	m = c.newRegister(3600)
+	c.signWith(m, 10, "")
+	if r := c.roundTrip(m); r.StatusCode != 200 {
+		t.Fatalf("cnum 10: %d", r.StatusCode)
+	}
+	if got := fe.Stats().Users["alice@contoso.test"].Replays; got != 2 {
+		t.Errorf("replays = %d", got)
+	}
+}
+
+func TestInstanceMustMatchEpid(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.instance = "124841E4-264D-52E8-96C5-D22AA8CDC316" // belongs to epid 2ebb6f264f
+	r := c.authRegister("alice", "CONTOSO", pw, false)
+	if r.StatusCode != 403 || !strings.HasPrefix(r.Value("ms-diagnostics"), "4002;") || c.verifyServer(r) != nil {
+		t.Fatalf("got %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+	if got := fe.Stats().Users["alice@contoso.test"]; got.InstanceMismatches != 1 || got.ActiveBindings != 0 {
+		t.Errorf("stats %+v", got)
+	}
+}
+
+func TestCredentialsForAnotherUser(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	r := c.authRegister("bob", "CONTOSO", pw, false) // bob's valid credentials, alice's From
+	if r.StatusCode != 403 || !strings.HasPrefix(r.Value("ms-diagnostics"), "4000;") {
+		t.Fatalf("got %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+}
+
+func TestMalformedAuthorization(t *testing.T) {
+	fe := labfetest.Start(t)
+	for _, h := range []string{
+		`NTLM qop="auth", realm="SIP Communications Service`,
+		`NTLM realm="SIP Communications Service", realm="x", targetname="pool.contoso.test", gssapi-data=""`,
+		`NTLM realm="Other", targetname="pool.contoso.test", gssapi-data=""`,
+		`NTLM realm="SIP Communications Service", targetname="evil.example", gssapi-data=""`,
+		`= "x"`,
+	} {
+		c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+		m := c.newRegister(-1)
+		m.Add("Authorization", h)
+		r := c.roundTrip(m)
+		if r.StatusCode != 400 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1002;") {
+			t.Errorf("%s: %d %q", h, r.StatusCode, r.Value("ms-diagnostics"))
+		}
+	}
+	// A garbage AUTHENTICATE token.
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.handshake()
+	m := c.newRegister(3600)
+	m.Add("Authorization", `NTLM qop="auth", opaque="`+c.opaque+`", realm="SIP Communications Service", targetname="pool.contoso.test", gssapi-data="TlRMTVNTUAADAAAA", version=4, crand="1", cnum="1", response="00"`)
+	if r := c.roundTrip(m); r.StatusCode != 401 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1000;") {
+		t.Errorf("garbage AUTHENTICATE: %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+	// Malformed SIP closes the flow.
+	c = dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	if _, err := c.conn.Write([]byte("REGISTER sip:contoso.test SIP/2.0\r\nFrom: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if c.read() != nil {
+		t.Error("flow open after malformed SIP")
+	}
+}
+
+func TestAuthenticateIsSingleUse(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	// Another flow cannot use alice's SA (opaque) even with her signature.
+	other := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	other.sess, other.opaque, other.cnum = c.sess, c.opaque, 50
+	m := other.newRegister(3600)
+	other.sign(m)
+	if r := other.roundTrip(m); r.StatusCode != 401 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1001;") {
+		t.Errorf("SA from another flow: %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeClock) Now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
+func (f *fakeClock) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+func TestTimeScaledExpiryAndSALifetime(t *testing.T) {
+	clk := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) {
+		c.RegisterExpiry, c.KeepAliveTimeout, c.SALifetime = 30*time.Second, 10*time.Second, time.Minute
+	}), labfetest.WithServerOptions(labfe.WithClock(clk.Now), labfe.WithRand(testutil.NewReader(7))))
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	r := c.mustRegister("alice", pw)
+	if r.Value("Expires") != "30" || !strings.Contains(r.Value("ms-keep-alive"), "timeout=10") {
+		t.Fatalf("Expires %q, ms-keep-alive %q", r.Value("Expires"), r.Value("ms-keep-alive"))
+	}
+	clk.Advance(31 * time.Second)
+	if n := fe.Bindings("alice@contoso.test"); n != 0 {
+		t.Errorf("bindings after expiry = %d", n)
+	}
+	clk.Advance(30 * time.Second) // SA lifetime passed
+	m := c.newRegister(3600)
+	c.sign(m)
+	r = c.roundTrip(m)
+	if r.StatusCode != 401 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1001;") || !strings.HasPrefix(r.Value("WWW-Authenticate"), "NTLM ") {
+		t.Fatalf("expired SA: %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+	c.mustRegister("alice", pw) // full re-authentication works
+}
+
+func TestFaultInjection(t *testing.T) {
+	fe := labfetest.Start(t)
+	fe.InjectFault(503, 1)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	r := c.roundTrip(c.newRegister(-1))
+	if r.StatusCode != 503 || r.Value("Retry-After") == "" || r.Value("ms-diagnostics") == "" {
+		t.Fatalf("got %d", r.StatusCode)
+	}
+	c.mustRegister("alice", pw)
+	if n := fe.CloseFlows("alice@contoso.test"); n != 1 {
+		t.Errorf("CloseFlows = %d", n)
+	}
+	if c.read() != nil {
+		t.Error("flow not closed")
+	}
+}
+
+// TestRouting: alice sends MESSAGE to bob; bob gets it signed with his SA
+// over his own flow; his signed 200 OK returns to alice signed with hers.
+func TestRouting(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := labfetest.Start(t)
+	a := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	a.mustRegister("alice", pw)
+	b := dial(t, fe, "bob@contoso.test", "2ebb6f264f")
+	reg := b.mustRegister("bob", pw)
+	_, cp := sipmsg.NameAddr(reg.Value("Contact"))
+	bobGRUU := strings.Trim(cp["gruu"], `"`)
+
+	for _, ruri := range []string{"sip:bob@contoso.test", bobGRUU} {
+		msg := &sipmsg.Message{Method: "MESSAGE", RequestURI: ruri, Body: []byte("hello")}
+		msg.Add("Via", "SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKmsg")
+		msg.Add("Max-Forwards", "70")
+		msg.Add("From", "<sip:alice@contoso.test>;tag=a1;epid=8248ca9ebb")
+		msg.Add("To", "<sip:bob@contoso.test>")
+		msg.Add("Call-ID", "im-1")
+		msg.Add("CSeq", "1 MESSAGE")
+		msg.Add("Content-Type", "text/plain")
+		a.sign(msg)
+		a.send(msg)
+
+		in := b.read()
+		if in == nil || in.Method != "MESSAGE" || string(in.Body) != "hello" {
+			t.Fatalf("bob got %+v", in)
+		}
+		if err := b.verifyServer(in); err != nil {
+			t.Fatalf("forwarded MESSAGE not signed for bob: %v", err)
+		}
+		if _, ok := in.Get("Authorization"); ok {
+			t.Error("caller's Authorization leaked to the callee")
+		}
+		ok := &sipmsg.Message{StatusCode: 200, Reason: "OK"}
+		for _, h := range in.Headers {
+			switch h.Name {
+			case "Via", "From", "Call-ID", "CSeq":
+				ok.Add(h.Name, h.Value)
+			case "To":
+				ok.Add(h.Name, h.Value+";tag=b1")
+			}
+		}
+		b.sign(ok)
+		b.send(ok)
+		res := a.read()
+		if res == nil || res.StatusCode != 200 {
+			t.Fatalf("alice got %+v", res)
+		}
+		if err := a.verifyServer(res); err != nil {
+			t.Fatalf("relayed 200 not signed for alice: %v", err)
+		}
+		if got := res.All("Via"); len(got) != 1 {
+			t.Errorf("Via on relayed response: %q", got)
+		}
+	}
+
+	// Unregistered and unknown targets.
+	for ruri, code := range map[string]int{"sip:nobody@contoso.test": 404} {
+		m := &sipmsg.Message{Method: "MESSAGE", RequestURI: ruri}
+		m.Add("Via", "SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKx")
+		m.Add("From", "<sip:alice@contoso.test>;tag=a2")
+		m.Add("To", "<"+ruri+">")
+		m.Add("Call-ID", "im-2")
+		m.Add("CSeq", "1 MESSAGE")
+		a.sign(m)
+		if r := a.roundTrip(m); r.StatusCode != code || a.verifyServer(r) != nil {
+			t.Errorf("%s: %d", ruri, r.StatusCode)
+		}
+	}
+}
+
+func TestGenerateUsersAndCSV(t *testing.T) {
+	u := labfe.GenerateUsers(3, "contoso.test")
+	if len(u) != 3 || u[0].Address != "user0001@contoso.test" || u[2].UserID != "user0003" || u[0].Domain != "CONTOSO" ||
+		u[0].Password.Reveal() != labfe.GeneratedPassword("user0001").Reveal() {
+		t.Fatalf("%+v", u)
+	}
+	csv := "reg.1.address,reg.1.auth.userId,reg.1.auth.domain,reg.1.auth.password,mac\nsip:Carol@contoso.test,carol,CONTOSO,pw,0004f2000003\n"
+	got, err := labfe.LoadUsersCSV(strings.NewReader(csv))
+	if err != nil || len(got) != 1 || got[0].AOR() != "carol@contoso.test" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range []string{"", "a,b\n1,2\n", "reg.1.address,reg.1.auth.userId,reg.1.auth.password\nnoat,u,p\n",
+		"reg.1.address,reg.1.auth.userId,reg.1.auth.password\na@b,u,p\nA@b,v,p\n"} {
+		if _, err := labfe.LoadUsersCSV(strings.NewReader(bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	if len(labfe.DefaultUsers()) != 2 {
+		t.Error("DefaultUsers")
+	}
+	// Generated users sign in.
+	fe := labfetest.Start(t, labfetest.WithUsers(labfe.GenerateUsers(2, "contoso.test")...))
+	c := dial(t, fe, "user0002@contoso.test", "0a0b0c0d0e")
+	c.mustRegister("user0002", labfe.GeneratedPassword("user0002").Reveal())
+}
+
+func TestSecretRedacted(t *testing.T) {
+	u := labfe.User{Address: "a@b", Password: "hunter2", PIN: "1234"}
+	for _, s := range []string{
+		strings.Join([]string{u.Password.String()}, ""),
+		sprintf("%v %+v %#v", u, u, u),
+	} {
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "1234") {
+			t.Errorf("secret leaked: %s", s)
+		}
+	}
+}
