@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/handset-dev/handset/labfe"
+)
+
+func init() {
+	register(&Command{Name: "labfe", Summary: "serve the strict lab Lync front end (TLS, NTLM, MS-SIPAE signing) and print the command that signs in against it", Run: runLabfe})
+}
+
+// defaultUsersCSV is the template users file `handset labfe` serves when
+// run from the repository root without --users.
+const defaultUsersCSV = "configs/templates/users.csv"
+
+type labfeOptions struct {
+	listen, domain, fqdn  string
+	users                 string
+	generate              int
+	caOut, certFile, key  string
+	expiry, keepAlive, sa time.Duration
+	prov, mac             string
+}
+
+func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
+	o := &labfeOptions{}
+	fs := newFlagSet(env, "labfe")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "TLS listen address (port 0: an ephemeral port, printed)")
+	fs.StringVar(&o.domain, "domain", labfe.DefaultDomain, "SIP domain")
+	fs.StringVar(&o.fqdn, "fqdn", labfe.DefaultFQDN, "pool FQDN: NTLM targetname and certificate name")
+	fs.StringVar(&o.users, "users", "", "users CSV (header: reg.1.address,reg.1.auth.userId,reg.1.auth.domain,reg.1.auth.password[,pin,extension]); default "+defaultUsersCSV+" if present, else the built-in alice/bob")
+	fs.IntVar(&o.generate, "generate", 0, "serve N generated users user0001@DOMAIN... (the load runner's accounts) instead of a CSV")
+	fs.StringVar(&o.caOut, "ca-out", filepath.Join(os.TempDir(), "handset-labfe-ca.pem"), "write the CA certificate PEM to this file")
+	fs.StringVar(&o.certFile, "cert", "", "server certificate chain PEM (default: generated test CA + certificate)")
+	fs.StringVar(&o.key, "key", "", "server key PEM (with --cert)")
+	fs.DurationVar(&o.expiry, "expiry", labfe.DefaultRegisterExpiry, "maximum registration expiry granted")
+	fs.DurationVar(&o.keepAlive, "keepalive", labfe.DefaultKeepAliveTimeout, "ms-keep-alive timeout told to clients (idle flows close after twice that)")
+	fs.DurationVar(&o.sa, "sa-lifetime", labfe.DefaultSALifetime, "security association lifetime (then clients must re-authenticate)")
+	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
+	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
+	if err := fs.Parse(args); err != nil {
+		return nil, &UsageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, &UsageError{fmt.Errorf("labfe: unexpected argument %q", fs.Arg(0))}
+	}
+	if (o.certFile == "") != (o.key == "") {
+		return nil, &UsageError{errors.New("labfe: --cert and --key go together")}
+	}
+	if o.generate < 0 || (o.generate > 0 && o.users != "") {
+		return nil, &UsageError{errors.New("labfe: use either --users or --generate N (N > 0)")}
+	}
+	return o, nil
+}
+
+func runLabfe(ctx context.Context, env *Env, args []string) int {
+	o, err := parseLabfeFlags(env, args)
+	if err != nil {
+		return fail(env, err)
+	}
+	return runLabfeWith(ctx, env, o, nil)
+}
+
+// runLabfeWith serves until ctx ends; ready (tests) receives the server
+// once it is bound.
+func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *labfe.Server) int {
+	var err error
+	cfg := labfe.Config{
+		Domain: o.domain, FQDN: o.fqdn, ListenAddr: o.listen,
+		RegisterExpiry: o.expiry, KeepAliveTimeout: o.keepAlive, SALifetime: o.sa,
+	}
+	source := "built-in users (alice, bob)"
+	switch {
+	case o.generate > 0:
+		cfg.Users = labfe.GenerateUsers(o.generate, o.domain)
+		source = fmt.Sprintf("%d generated users", o.generate)
+	case o.users != "":
+		if cfg.Users, err = loadUsersFile(o.users); err != nil {
+			return fail(env, &UsageError{err})
+		}
+		source = o.users
+	default:
+		u, lerr := loadUsersFile(defaultUsersCSV)
+		switch {
+		case lerr == nil:
+			cfg.Users, source = u, defaultUsersCSV
+		case errors.Is(lerr, fs.ErrNotExist):
+			cfg.Users = labfe.DefaultUsers()
+		default:
+			return fail(env, &UsageError{lerr})
+		}
+	}
+	if o.certFile != "" {
+		if cfg.CertPEM, err = os.ReadFile(o.certFile); err != nil {
+			return fail(env, &EnvError{fmt.Errorf("labfe: --cert: %w", err)})
+		}
+		if cfg.KeyPEM, err = os.ReadFile(o.key); err != nil {
+			return fail(env, &EnvError{fmt.Errorf("labfe: --key: %w", err)})
+		}
+	}
+	srv, err := labfe.New(cfg, labfe.WithLogger(env.Log))
+	if err != nil {
+		if errors.Is(err, labfe.ErrConfig) {
+			return fail(env, &UsageError{err})
+		}
+		return fail(env, &EnvError{err})
+	}
+	caNote := o.caOut
+	if ca := srv.CACertPEM(); len(ca) > 0 {
+		if werr := os.WriteFile(o.caOut, ca, 0o600); werr != nil {
+			_ = srv.Close()
+			return fail(env, &EnvError{fmt.Errorf("labfe: --ca-out: %w", werr)})
+		}
+	} else {
+		caNote = "THE-CA-OF-YOUR-CERT.pem"
+	}
+	fmt.Fprintf(env.Stdout, "labfe: serving %s (TLS, %s, domain %s) with %d users from %s\n",
+		srv.Addr(), o.fqdn, o.domain, len(cfg.Users), source)
+	if len(srv.CACertPEM()) > 0 {
+		fmt.Fprintf(env.Stdout, "labfe: CA certificate written to %s\n", o.caOut)
+	}
+	fmt.Fprintf(env.Stdout, "sign in against it with:\n  handset register --prov %s --mac %s --target %s --ca %s --once\n",
+		o.prov, o.mac, srv.Addr(), caNote)
+	if ready != nil {
+		ready <- srv
+	}
+	if err := srv.Serve(ctx); err != nil {
+		return fail(env, &EnvError{err})
+	}
+	st := srv.Stats().Total
+	fmt.Fprintf(env.Stdout, "labfe: stopped: %d registrations, %d auth failures, %d bad signatures, %d replays, %d active bindings\n",
+		st.Registrations, st.AuthFailures, st.BadSignatures, st.Replays, st.ActiveBindings)
+	return ExitOK
+}
+
+func loadUsersFile(path string) ([]labfe.User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("labfe: users: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	u, err := labfe.LoadUsersCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("labfe: users %s: %w", path, err)
+	}
+	return u, nil
+}
