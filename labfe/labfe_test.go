@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/handset-dev/handset/configs"
 	"github.com/handset-dev/handset/internal/testutil"
 	"github.com/handset-dev/handset/labfe"
 	"github.com/handset-dev/handset/labfe/internal/sipmsg"
@@ -379,7 +380,7 @@ func TestGenerateUsersAndCSV(t *testing.T) {
 }
 
 func TestSecretRedacted(t *testing.T) {
-	u := labfe.User{Address: "a@b", Password: "hunter2", PIN: "1234"}
+	u := labfe.User{Address: "a@b", Password: configs.NewSecret("hunter2"), PIN: configs.NewSecret("1234")}
 	for _, s := range []string{
 		strings.Join([]string{u.Password.String()}, ""),
 		sprintf("%v %+v %#v", u, u, u),

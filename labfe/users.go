@@ -5,43 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
+
+	"github.com/handset-dev/handset/configs"
 )
-
-// Secret is a password or PIN. It prints as [redacted] everywhere
-// (String, %v, slog, JSON) so a log of labfe never shows a credential.
-// Reveal returns the clear text for the NTLM computation.
-//
-// It mirrors configs.Secret; labfe switches to that type once configs lands.
-type Secret string
-
-const redacted = "[redacted]"
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return redacted }
-
-// GoString implements fmt.GoStringer (%#v).
-func (Secret) GoString() string { return redacted }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON keeps secrets out of JSON.
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// Reveal returns the clear text.
-func (s Secret) Reveal() string { return string(s) }
 
 // User is one account of the front end, as named by the in-band parameters a
 // handset is provisioned with.
 type User struct {
-	Address   string // reg.1.address: sip:alice@contoso.test or alice@contoso.test
-	UserID    string // reg.1.auth.userId: the NTLM user name
-	Domain    string // reg.1.auth.domain: the NTLM (NetBIOS) domain
-	Password  Secret // reg.1.auth.password
-	Extension string // extension: for PIN sign-in (later)
-	PIN       Secret // pin: for PIN sign-in (later)
+	Address   string         // reg.1.address: sip:alice@contoso.test or alice@contoso.test
+	UserID    string         // reg.1.auth.userId: the NTLM user name
+	Domain    string         // reg.1.auth.domain: the NTLM (NetBIOS) domain
+	Password  configs.Secret // reg.1.auth.password
+	Extension string         // extension: for PIN sign-in (later)
+	PIN       configs.Secret // pin: for PIN sign-in (later)
 }
 
 // AOR returns the address of record without the sip: scheme, lowercased.
@@ -109,7 +86,7 @@ func LoadUsersCSV(r io.Reader) ([]User, error) {
 		}
 		u := User{
 			Address: get(rec, colAddress), UserID: get(rec, colUserID), Domain: get(rec, colDomain),
-			Password: Secret(get(rec, colPassword)), Extension: get(rec, colExtension), PIN: Secret(get(rec, colPIN)),
+			Password: configs.NewSecret(get(rec, colPassword)), Extension: get(rec, colExtension), PIN: configs.NewSecret(get(rec, colPIN)),
 		}
 		line, _ := cr.FieldPos(0)
 		if u.AOR() == "" || !strings.Contains(u.AOR(), "@") {
@@ -132,7 +109,9 @@ func LoadUsersCSV(r io.Reader) ([]User, error) {
 
 // GeneratedPassword is the deterministic password GenerateUsers gives the
 // user with the given user id; the load runner derives the same one.
-func GeneratedPassword(userID string) Secret { return Secret("Lab-" + userID + "-Pw1") }
+func GeneratedPassword(userID string) configs.Secret {
+	return configs.NewSecret("Lab-" + userID + "-Pw1")
+}
 
 // GenerateUsers returns n users user0001@domain ... with user id user0001,
 // NetBIOS domain = the upper-cased first label of domain (CONTOSO for
@@ -144,7 +123,7 @@ func GenerateUsers(n int, domain string) []User {
 		id := fmt.Sprintf("user%04d", i)
 		users = append(users, User{
 			Address: id + "@" + domain, UserID: id, Domain: nb, Password: GeneratedPassword(id),
-			Extension: fmt.Sprintf("%d", 1000+i), PIN: Secret(fmt.Sprintf("%06d", i)),
+			Extension: fmt.Sprintf("%d", 1000+i), PIN: configs.NewSecret(fmt.Sprintf("%06d", i)),
 		})
 	}
 	return users
