@@ -55,8 +55,8 @@ func TestSignIn(t *testing.T) {
 	// Signed re-REGISTER on the same SA, then un-REGISTER.
 	m := c.newRegister(3600)
 	c.sign(m)
-	if r := c.roundTrip(m); r.StatusCode != 200 || c.verifyServer(r) != nil {
-		t.Fatalf("re-REGISTER: %d %v", r.StatusCode, c.verifyServer(r))
+	if r2 := c.roundTrip(m); r2.StatusCode != 200 || c.verifyServer(r2) != nil {
+		t.Fatalf("re-REGISTER: %d %v", r2.StatusCode, c.verifyServer(r2))
 	}
 	m = c.newRegister(0)
 	c.sign(m)

@@ -35,7 +35,7 @@ const (
 	colAddress   = "reg.1.address"
 	colUserID    = "reg.1.auth.userId"
 	colDomain    = "reg.1.auth.domain"
-	colPassword  = "reg.1.auth.password"
+	colPassword  = "reg.1.auth.password" //nolint:gosec // a column name, not a credential
 	colPIN       = "pin"
 	colExtension = "extension"
 )

@@ -48,10 +48,10 @@ func TestAuthNTLMClientAgainstAcceptor(t *testing.T) {
 		t.Errorf("identity %+v", id)
 	}
 	buf := []byte("<NTLM><0000abcd><1><SIP Communications Service><pool.contoso.test><c><1><REGISTER><sip:alice@contoso.test><t><sip:alice@contoso.test><><><><>")
-	if err := ssess.Verify(buf, csess.MAC(buf, SIPSeqNum), SIPSeqNum); err != nil {
+	if err = ssess.Verify(buf, csess.MAC(buf, SIPSeqNum), SIPSeqNum); err != nil {
 		t.Errorf("client MAC does not verify at labfe: %v", err)
 	}
-	if err := csess.VerifyMAC(buf, ssess.Sign(buf, SIPSeqNum), SIPSeqNum); err != nil {
+	if err = csess.VerifyMAC(buf, ssess.Sign(buf, SIPSeqNum), SIPSeqNum); err != nil {
 		t.Errorf("labfe MAC does not verify at the client: %v", err)
 	}
 

@@ -144,9 +144,9 @@ func (m *Message) Marshal() []byte {
 // stream ends between messages.
 func Read(r *bufio.Reader) (m *Message, keepalives int, err error) {
 	for {
-		b, err := r.Peek(1)
-		if err != nil {
-			return nil, keepalives, err //nolint:wrapcheck // io.EOF must stay bare
+		b, perr := r.Peek(1)
+		if perr != nil {
+			return nil, keepalives, perr //nolint:wrapcheck // io.EOF must stay bare
 		}
 		if b[0] != '\r' && b[0] != '\n' {
 			break
@@ -160,16 +160,16 @@ func Read(r *bufio.Reader) (m *Message, keepalives int, err error) {
 	var head []string
 	total := 0
 	for {
-		line, err := r.ReadString('\n')
+		line, rerr := r.ReadString('\n')
 		total += len(line)
 		if total > MaxMessage {
 			return nil, keepalives, fmt.Errorf("%w: header section over %d bytes", ErrMalformed, MaxMessage)
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
+		if rerr != nil {
+			if errors.Is(rerr, io.EOF) {
+				rerr = io.ErrUnexpectedEOF
 			}
-			return nil, keepalives, fmt.Errorf("sipmsg: read: %w", err)
+			return nil, keepalives, fmt.Errorf("sipmsg: read: %w", rerr)
 		}
 		line = strings.TrimRight(line, "\r\n")
 		if line == "" {
@@ -279,7 +279,7 @@ func (m *Message) CSeq() (uint32, string, error) {
 // to the first ';' without brackets) and the header parameters after it.
 func NameAddr(v string) (uri string, params map[string]string) {
 	params = map[string]string{}
-	rest := v
+	var rest string
 	if i := strings.IndexByte(v, '<'); i >= 0 {
 		j := strings.IndexByte(v[i:], '>')
 		if j < 0 {
