@@ -3,7 +3,6 @@ package dialplan
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 // FuzzCompile: whatever the rule string, compiling never panics, every
@@ -16,12 +15,6 @@ func FuzzCompile(f *testing.F) {
 	f.Add(strings.Repeat(`^(1|2|3)(4|5)\d{0,9}$@$1@0|`, 60)+"^1$@1@0", "9", "9;9", "14")
 	f.Add("((((((", "*", "#", "")
 	f.Fuzz(func(t *testing.T, original, ds, mask, number string) {
-		st := time.Now()
-		defer func() {
-			if d := time.Since(st); d > time.Second {
-				t.Fatalf("slow %v", d)
-			}
-		}()
 		rules, err := ParseOriginal(original)
 		if err != nil {
 			return
