@@ -26,6 +26,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/handset-dev/handset/auth/ntlm"
+	"github.com/handset-dev/handset/auth/sipae"
 	"github.com/handset-dev/handset/internal/testutil"
 )
 
@@ -204,12 +205,12 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
-	p, err := parseAuth(authz.Value())
+	p, err := sipae.Parse(authz.Value())
 	if err != nil {
 		_ = tx.Respond(fe.respond(req, tx, 400, "Bad Request"))
 		return
 	}
-	if gd, ok := p.Get("gssapi-data"); ok && gd == "" {
+	if p.HasGssapi && p.GssapiData == "" {
 		nonce := make([]byte, 8)
 		_, _ = io.ReadFull(fe.rand, nonce)
 		opaque := fmt.Sprintf("%08X", len(fe.nonces)+1)
@@ -228,9 +229,9 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			fmt.Sprintf(`NTLM opaque="%s", gssapi-data="%s", targetname="%s", realm="%s", version=4`, opaque, base64.StdEncoding.EncodeToString(nonce), tn, realm))))
 		return
 	}
-	opaque := p.get("opaque")
+	opaque := p.Opaque
 	sa, haveSA := fe.sas[opaque]
-	if gd := p.get("gssapi-data"); gd != "" && fe.realNTLM {
+	if gd := p.GssapiData; gd != "" && fe.realNTLM {
 		got, _ := base64.StdEncoding.DecodeString(gd)
 		sc := fe.challenges[opaque]
 		if sc == nil {
@@ -243,7 +244,7 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized", sip.NewHeader("ms-diagnostics", `1000;reason="Final handshake failed"`)))
 			return
 		}
-		sa = ntlmSigner{sess}
+		sa = sipae.NTLMMechanism(sess)
 		fe.sas[opaque] = sa
 		fe.reAuths++
 	} else if gd != "" {
@@ -263,12 +264,12 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	f := messageFields(req)
-	f.Scheme, f.Rand, f.Num, f.Realm, f.TargetName = "NTLM", p.get("crand"), p.get("cnum"), realm, tn
-	if err := sa.Verify(f.buffer(4), p.get("response")); err != nil {
+	f.Scheme, f.Rand, f.Num, f.Realm, f.TargetName = "NTLM", p.Crand, p.Cnum, realm, tn
+	if err := sa.Verify(sipae.Buffer(4, f), p.Response); err != nil {
 		_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized", sip.NewHeader("ms-diagnostics", `1001;reason="bad signature"`)))
 		return
 	}
-	if p.get("gssapi-data") == "" && fe.reject401 > 0 {
+	if p.GssapiData == "" && fe.reject401 > 0 {
 		fe.reject401--
 		delete(fe.sas, opaque)
 		_ = tx.Respond(fe.respond(req, tx, 401, "Unauthorized",
@@ -298,7 +299,7 @@ func (fe *fakeFE) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	rf := messageFields(res)
 	srand := fmt.Sprintf("%08X", fe.snum*7919)
 	rf.Scheme, rf.Rand, rf.Num, rf.Realm, rf.TargetName = "NTLM", srand, strconv.Itoa(fe.snum), realm, tn
-	sig, _ := sa.Sign(rf.buffer(4))
+	sig, _ := sa.Sign(sipae.Buffer(4, rf))
 	if fe.tamper {
 		sig = strings.Repeat("0", len(sig))
 	}

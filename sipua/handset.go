@@ -14,6 +14,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/handset-dev/handset/auth/sipae"
 )
 
 // Resolver is the DNS seam (a *net.Resolver satisfies it).
@@ -123,17 +125,13 @@ type registration struct {
 	cseq    uint32
 }
 
-// secAssoc is the MS-SIPAE security association (protocols.md §2).
+// secAssoc is the MS-SIPAE security association (protocols.md §2): the
+// sipae client SA (crand/cnum, snum replay window), the header family of the
+// challenge (401 or 407) and when to refresh it.
 type secAssoc struct {
-	signer     signer
-	scheme     string
-	realm      string
-	targetname string
-	opaque     string
-	version    int
-	cnum       uint32
-	header     string // "Authorization" or "Proxy-Authorization"
-	deadline   time.Time
+	sa       *sipae.SA
+	family   sipae.Family
+	deadline time.Time
 }
 
 // regInfo is what the registrar told us in the last 200 OK (§1.4).
@@ -174,9 +172,9 @@ func New(cfg Config, opts ...Option) (*Handset, error) {
 	}
 	h.epid = h.cfg.Epid
 	if h.epid == "" {
-		h.epid = h.randHex(5)
+		h.epid = sipae.NewEpid(h.rand)
 	}
-	h.instance = instanceFromEpid(h.epid)
+	h.instance = sipae.InstanceFromEpid(h.epid)
 	h.opaqueTok = h.randHex(5)
 	if h.cfg.Insecure {
 		h.log.Warn("TLS SERVER CERTIFICATE VERIFICATION IS DISABLED (--insecure): anyone on the path can read the NTLM exchange")

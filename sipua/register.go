@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/handset-dev/handset/auth/ntlm"
+	"github.com/handset-dev/handset/auth/sipae"
 	"github.com/handset-dev/handset/sipua/retry"
 )
 
@@ -109,50 +110,49 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	case res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired:
 		return statusError(op, "REGISTER", res)
 	}
-	hdrName := "Authorization"
-	if res.StatusCode == sip.StatusProxyAuthRequired {
-		hdrName = "Proxy-Authorization" // OCS 2007 family (protocols.md §2.1, pitfall 4)
-	}
-	chal, schemes := pickChallenge(res, "NTLM")
-	if chal == nil {
+	// 407/Proxy-* is the OCS 2007 family (protocols.md §2.1, pitfall 4).
+	family, _ := sipae.FamilyForStatus(res.StatusCode)
+	chal, ok, schemes := pickChallenge(res, family)
+	if !ok {
 		return &Error{Op: op, Class: OutcomeConfig, Why: "ntlm not offered", Status: res.StatusCode,
 			Err: fmt.Errorf("server offers %s", strings.Join(schemes, ", "))}
 	}
-	realm, targetname, version := chal.get("realm"), chal.get("targetname"), chal.version()
-	h.step("server offers NTLM (realm %q, targetname %q, version %d)", realm, targetname, version)
+	h.step("server offers NTLM (realm %q, targetname %q, version %d)", chal.Realm, chal.TargetName, chal.Version)
+	sa := sipae.NewClientSA(sipae.SAConfig{Rand: h.rand, Logger: h.log})
+	if err := sa.Begin(chal); err != nil {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "ntlm challenge", Err: err}
+	}
 
 	// Step 2: connectionless NTLM has no NEGOTIATE message.
-	ap := &authParams{Scheme: "NTLM"}
-	ap.Add("qop", "auth", true)
-	ap.Add("realm", realm, true)
-	ap.Add("targetname", targetname, true)
-	ap.Add("gssapi-data", "", true)
-	if version > 2 {
-		ap.Add("version", strconv.Itoa(version), false)
+	p2 := sipae.Params{Scheme: sipae.Scheme("NTLM"), Qop: "auth", Realm: chal.Realm, TargetName: chal.TargetName, HasGssapi: true}
+	if chal.Version > 2 {
+		p2.Version = chal.Version
 	}
 	req = h.newRegister(c, h.requestedExpires())
-	req.AppendHeader(sip.NewHeader(hdrName, ap.String()))
+	req.AppendHeader(sip.NewHeader(family.Authorization(), p2.String()))
 	h.step("sent REGISTER with empty NTLM gssapi-data (connectionless: no NEGOTIATE)")
 	res, err = h.roundTrip(ctx, c, req, nil)
 	if err != nil {
 		return err
 	}
-	if res.StatusCode != sip.StatusUnauthorized && res.StatusCode != sip.StatusProxyAuthRequired {
+	if res.StatusCode != family.Status() {
 		return statusError(op, "REGISTER with empty gssapi-data", res)
 	}
-	chal, _ = pickChallenge(res, "NTLM")
-	if chal == nil || chal.get("gssapi-data") == "" {
+	chal, ok, _ = pickChallenge(res, family)
+	if !ok || chal.GssapiData == "" {
 		return &Error{Op: op, Class: OutcomeServerError, Why: "no ntlm challenge", Status: res.StatusCode}
 	}
-	token, err := base64.StdEncoding.DecodeString(chal.get("gssapi-data"))
+	token, err := base64.StdEncoding.DecodeString(chal.GssapiData)
 	if err != nil {
 		return &Error{Op: op, Class: OutcomeServerError, Why: "bad ntlm challenge", Status: res.StatusCode, Err: err}
 	}
-	opaque := chal.get("opaque")
-	h.step("received NTLM CHALLENGE (%d bytes) with security association opaque=%q", len(token), opaque)
+	h.step("received NTLM CHALLENGE (%d bytes) with security association opaque=%q", len(token), chal.Opaque)
+	if err := sa.Begin(chal); err != nil {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "ntlm challenge", Err: err}
+	}
 
 	// Step 3.
-	authMsg, sg, err := h.auth.Authenticate(token)
+	authMsg, mech, err := h.auth.Authenticate(token)
 	if err != nil {
 		// A CHALLENGE we cannot answer (malformed, NTLMv1 only) is the
 		// server's fault, but retrying would get the same one.
@@ -167,24 +167,18 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 		user = h.cfg.AuthDomain + `\` + user
 	}
 	h.step("computed NTLMv2 AUTHENTICATE for %s (the password never leaves the handset) and derived the signing keys", user)
-	if v := chal.version(); v != 0 {
-		version = v
+	if err := sa.Establish(mech, chal.Opaque); err != nil {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
 	}
-	if r := chal.get("realm"); r != "" {
-		realm = r
-	}
-	if tn := chal.get("targetname"); tn != "" {
-		targetname = tn
-	}
-	sa := &secAssoc{signer: sg, scheme: "NTLM", realm: realm, targetname: targetname, opaque: opaque,
-		version: version, header: hdrName,
+	sas := &secAssoc{sa: sa, family: family,
 		deadline: time.Now().Add(h.cfg.scale(h.cfg.SALifetime) - h.cfg.scale(h.cfg.SAMargin))}
 	req = h.newRegister(c, h.requestedExpires())
-	if serr := h.sign(req, sa, base64.StdEncoding.EncodeToString(authMsg)); serr != nil {
+	cnum, serr := h.sign(req, sas, base64.StdEncoding.EncodeToString(authMsg))
+	if serr != nil {
 		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: serr}
 	}
-	h.step("sent REGISTER with NTLM AUTHENTICATE, already signed with the new keys (cnum=%d)", sa.cnum)
-	res, err = h.roundTrip(ctx, c, req, sa)
+	h.step("sent REGISTER with NTLM AUTHENTICATE, already signed with the new keys (cnum=%s)", cnum)
+	res, err = h.roundTrip(ctx, c, req, sas)
 	if err != nil {
 		return err
 	}
@@ -210,7 +204,7 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	}
 	h.step("verified the server's signature on the 200 OK (security association established)")
 	h.mu.Lock()
-	h.sa = sa
+	h.sa = sas
 	h.mu.Unlock()
 	if err := h.registered(res, start); err != nil {
 		return err
@@ -316,7 +310,7 @@ func (h *Handset) redirect(res *sip.Response, op string) error {
 		return &Error{Op: op, Class: OutcomeServerError, Why: "301 without contact", Status: 301}
 	}
 	var u sip.Uri
-	if err := sip.ParseUri(uriOf(hs[0].Value()), &u); err != nil || u.Host == "" {
+	if err := sip.ParseUri(sipae.URIOf(hs[0].Value()), &u); err != nil || u.Host == "" {
 		return &Error{Op: op, Class: OutcomeServerError, Why: "301 bad contact", Status: 301, Err: err}
 	}
 	port := u.Port
@@ -326,24 +320,23 @@ func (h *Handset) redirect(res *sip.Response, op string) error {
 	return &redirectError{to: &target{addr: net.JoinHostPort(u.Host, strconv.Itoa(port)), serverName: u.Host}}
 }
 
-// pickChallenge returns the first challenge of scheme and the list of
-// offered schemes (there is one header per scheme, MS-SIPAE 4.1).
-func pickChallenge(res *sip.Response, scheme string) (*authParams, []string) {
+// pickChallenge returns the NTLM challenge of the family's header and the
+// list of offered schemes (one header per scheme, MS-SIPAE 4.1).
+func pickChallenge(res *sip.Response, family sipae.Family) (sipae.Params, bool, []string) {
 	var schemes []string
-	var found *authParams
-	for _, name := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-		for _, hdr := range res.GetHeaders(name) {
-			p, err := parseAuth(hdr.Value())
-			if err != nil {
-				continue
-			}
-			schemes = append(schemes, p.Scheme)
-			if found == nil && strings.EqualFold(p.Scheme, scheme) {
-				found = p
-			}
+	var found sipae.Params
+	ok := false
+	for _, hdr := range res.GetHeaders(family.Challenge()) {
+		p, err := sipae.Parse(hdr.Value())
+		if err != nil {
+			continue
+		}
+		schemes = append(schemes, string(p.Scheme))
+		if !ok && strings.EqualFold(string(p.Scheme), "NTLM") {
+			found, ok = p, true
 		}
 	}
-	return found, schemes
+	return found, ok, schemes
 }
 
 func authInfoHeaders(m sip.Message) []sip.Header {
@@ -439,81 +432,49 @@ func splitHostPortInt(hp string) (string, int) {
 }
 
 // sign adds the signed Authorization header (protocols.md §2.2 field order,
-// §2.3 buffer, §4.5 signature): fresh crand, next cnum.
-func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) error {
-	h.mu.Lock()
-	sa.cnum++
-	cnum := sa.cnum
-	h.mu.Unlock()
-	crand := h.randHex(4)
-	f := messageFields(m)
-	f.Scheme, f.Rand, f.Num = sa.scheme, crand, strconv.FormatUint(uint64(cnum), 10)
-	f.Realm, f.TargetName = sa.realm, sa.targetname
-	sig, err := sa.signer.Sign(f.buffer(sa.version))
+// §2.3 buffer, §4.5 signature; crand/cnum from the sipae SA) and returns the
+// cnum used. gssapi is the AUTHENTICATE token of the handshake-finishing
+// REGISTER, else "".
+func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) (string, error) {
+	p, err := sa.sa.Sign(messageFields(m))
 	if err != nil {
-		return err
+		return "", err
 	}
-	ap := &authParams{Scheme: sa.scheme}
-	ap.Add("qop", "auth", true)
-	if sa.opaque != "" {
-		ap.Add("opaque", sa.opaque, true)
-	}
-	ap.Add("realm", sa.realm, true)
-	ap.Add("targetname", sa.targetname, true)
 	if gssapi != "" {
-		ap.Add("gssapi-data", gssapi, true)
+		p.GssapiData, p.HasGssapi = gssapi, true
 	}
-	if sa.version > 2 {
-		ap.Add("version", strconv.Itoa(sa.version), false)
-	}
-	ap.Add("crand", crand, true)
-	ap.Add("cnum", strconv.FormatUint(uint64(cnum), 10), true)
-	ap.Add("response", sig, true)
-	name := sa.header
-	if _, ok := m.(*sip.Response); ok {
-		name = strings.Replace(name, "Authorization", "Authentication-Info", 1)
-	}
+	name := sa.family.Authorization()
 	switch mm := m.(type) {
 	case *sip.Request:
 		mm.RemoveHeader(name)
 	case *sip.Response:
+		name = sa.family.Info()
 		mm.RemoveHeader(name)
 	}
-	m.AppendHeader(sip.NewHeader(name, ap.String()))
-	return nil
+	m.AppendHeader(sip.NewHeader(name, p.String()))
+	return p.Cnum, nil
 }
 
-// verify checks every Authentication-Info of m against sa. It reports
-// whether m was signed; a bad signature is an error (protocols.md §2.4).
+// verify checks every Authentication-Info of m against sa (signature and
+// snum replay window). It reports whether m was signed; a bad signature is
+// an error and fails the SA (protocols.md §2.4).
 func (h *Handset) verify(m sip.Message, sa *secAssoc) (bool, error) {
 	hs := authInfoHeaders(m)
 	if len(hs) == 0 {
 		return false, nil
 	}
 	for _, hdr := range hs {
-		p, err := parseAuth(hdr.Value())
+		p, err := sipae.Parse(hdr.Value())
 		if err != nil {
+			sa.sa.Fail()
 			return true, fmt.Errorf("sipua: authentication-info: %w", err)
 		}
-		if !strings.EqualFold(p.Scheme, sa.scheme) {
-			continue
-		}
-		f := messageFields(m)
-		f.Scheme = p.Scheme
-		f.Rand, f.Num = p.get("srand"), p.get("snum")
-		f.Realm, f.TargetName = sa.realm, sa.targetname
-		if r, ok := p.Get("realm"); ok {
-			f.Realm = r
-		}
-		if tn, ok := p.Get("targetname"); ok {
-			f.TargetName = tn
-		}
-		if err := sa.signer.Verify(f.buffer(sa.version), p.get("rspauth")); err != nil {
+		if err := sa.sa.Verify(messageFields(m), p); err != nil {
+			sa.sa.Fail()
 			return true, fmt.Errorf("sipua: server signature: %w", err)
 		}
-		return true, nil
 	}
-	return true, errors.New("sipua: authentication-info for another scheme")
+	return true, nil
 }
 
 // roundTrip sends req on c and waits for the final response, tracing both.
@@ -548,7 +509,11 @@ func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request
 				continue
 			}
 			if sa != nil {
-				if _, err := h.verify(res, sa); err != nil {
+				signed, err := h.verify(res, sa)
+				if err == nil && !signed && !sipae.AcceptUnsigned(true, res.StatusCode, string(req.Method)) {
+					err = errors.New("sipua: unsigned response")
+				}
+				if err != nil {
 					h.step("server signature on %d %s did NOT verify: dropping the connection", res.StatusCode, res.Reason)
 					return nil, &Error{Op: op, Class: OutcomeAuthRejected, Why: "bad server signature", Status: res.StatusCode, Err: err}
 				}

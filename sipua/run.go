@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/handset-dev/handset/auth/sipae"
 	"github.com/handset-dev/handset/sipua/retry"
 )
 
@@ -167,7 +168,7 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 func (h *Handset) reRegister(ctx context.Context, c *connection, sa *secAssoc) error {
 	op := "re-register " + h.cfg.AOR
 	req := h.newRegister(c, h.requestedExpires())
-	if err := h.sign(req, sa, ""); err != nil {
+	if _, err := h.sign(req, sa, ""); err != nil {
 		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
 	}
 	h.setState(StateAuthenticating)
@@ -213,7 +214,7 @@ func (h *Handset) Unregister(ctx context.Context) error {
 	op := "unregister " + h.cfg.AOR
 	h.setState(StateUnregistering)
 	req := h.newRegister(c, 0)
-	if err := h.sign(req, sa, ""); err != nil {
+	if _, err := h.sign(req, sa, ""); err != nil {
 		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
 	}
 	h.step("sent signed REGISTER with Expires: 0 (un-REGISTER)")
@@ -249,7 +250,7 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 			return
 		}
 		signed, err := h.verify(req, sa)
-		if err != nil || !signed {
+		if err != nil || !signed && !sipae.AcceptUnsigned(false, 0, string(req.Method)) {
 			h.log.Warn("dropping unsigned or badly signed request", "method", req.Method, "err", err)
 			return
 		}
@@ -263,7 +264,7 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 			code, reason = 501, "Not Implemented"
 		}
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
-		if err := h.sign(res, sa, ""); err != nil {
+		if _, err := h.sign(res, sa, ""); err != nil {
 			return
 		}
 		h.trace(res, true)
