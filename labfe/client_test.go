@@ -203,3 +203,8 @@ func (c *client) mustRegister(user, password string) *sipmsg.Message {
 	}
 	return r
 }
+
+func ntlmAuthenticate(chal []byte, user, domain, password string, c *client) (string, *ntlmsrv.Session, error) {
+	auth, sess, err := ntlmsrv.Authenticate(chal, user, domain, password, "HANDSET", c.rand, time.Now())
+	return base64.StdEncoding.EncodeToString(auth), sess, err
+}

@@ -390,3 +390,38 @@ func TestSecretRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticateReplay: the step-3 REGISTER (AUTHENTICATE + signature)
+// sent again is refused: its challenge was single-use.
+func TestAuthenticateReplay(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	chal := c.handshake()
+	auth, sess, err := ntlmAuthenticate(chal, "alice", "CONTOSO", pw, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.sess = sess
+	m := c.newRegister(3600)
+	c.signWith(m, 1, auth)
+	if r := c.roundTrip(m); r.StatusCode != 200 {
+		t.Fatalf("first: %d", r.StatusCode)
+	}
+	if r := c.roundTrip(m); r.StatusCode != 401 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1001;") {
+		t.Fatalf("replayed AUTHENTICATE: %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
+}
+
+// TestIdleFlowClosed: a flow silent for twice the ms-keep-alive timeout is
+// closed, as the FE does to handsets that stop sending CRLF keep-alives.
+func TestIdleFlowClosed(t *testing.T) {
+	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.KeepAliveTimeout = 50 * time.Millisecond }))
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	if c.read() != nil { // blocks until the server closes the flow (10 s cap)
+		t.Fatal("unexpected message")
+	}
+	if n := fe.Bindings("alice@contoso.test"); n != 0 {
+		t.Errorf("bindings after the flow closed: %d", n)
+	}
+}

@@ -273,7 +273,9 @@ func (s *Server) serveFlow(f *flow) {
 // dropFlow forgets a closed flow: its SA, pending challenges, bindings on
 // it (a binding lives on its flow, as in Lync with TLS) and transactions.
 func (s *Server) dropFlow(f *flow) {
-	_ = f.c.Close()
+	// State goes first, the socket last: a peer that sees the close can
+	// rely on the binding being gone.
+	defer func() { _ = f.c.Close() }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.flows, f)
