@@ -57,12 +57,15 @@ func NormalizeMAC(mac string) (string, error) {
 		return "", &BootError{MAC: mac, Msg: "a MAC is 12 hex digits"}
 	}
 	for i := range len(m) {
-		c := m[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !isHex(m[i]) {
 			return "", &BootError{MAC: mac, Msg: "a MAC is 12 hex digits"}
 		}
 	}
 	return strings.ToLower(m), nil
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // Boot reads the boot chain for mac from fsys (usually os.DirFS(dir)), as a
@@ -242,11 +245,8 @@ func (b *booter) loadFile(fsys fs.FS, master string, masterLine int, name string
 func (b *booter) accept(name, value, file string, line int, strict bool) bool {
 	p, ok := LookupParam(name)
 	if !ok {
-		if c, near := nearMiss(name); near || strict {
-			err := unknownParamError(name, value).(*ParamError)
-			err.File, err.Line = file, line
-			_ = c
-			b.errs = append(b.errs, err)
+		if _, near := nearMiss(name); near || strict {
+			b.errs = append(b.errs, withLoc(unknownParamError(name, value), file, line))
 			return false
 		}
 		msg := "unknown parameter, ignored"

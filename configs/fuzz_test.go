@@ -55,9 +55,9 @@ func FuzzParseCfg(f *testing.F) {
 				}
 				m[a.Name] = a.Value
 			}
-			back, err := ParseCfg("w.cfg", WriteCfg(m))
-			if err != nil {
-				t.Fatalf("WriteCfg output does not parse: %v\n%s", err, WriteCfg(m))
+			back, perr := ParseCfg("w.cfg", WriteCfg(m))
+			if perr != nil {
+				t.Fatalf("WriteCfg output does not parse: %v\n%s", perr, WriteCfg(m))
 			}
 			got := make(map[string]string, len(back))
 			for _, a := range back {
@@ -76,8 +76,8 @@ func FuzzParseCfg(f *testing.F) {
 			return
 		}
 		for _, v := range e.Set() {
-			if err := Validate(v.Name, v.Raw); err != nil {
-				t.Fatalf("effective value invalid: %v", err)
+			if verr := Validate(v.Name, v.Raw); verr != nil {
+				t.Fatalf("effective value invalid: %v", verr)
 			}
 		}
 	})
