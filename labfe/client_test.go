@@ -35,6 +35,14 @@ type client struct {
 	cnum     int
 	rand     *testutil.Reader
 	fqdn     string
+	proxy    bool // OCS 2007 407 / Proxy-* family
+}
+
+func (c *client) authHeader() string {
+	if c.proxy {
+		return "Proxy-Authorization"
+	}
+	return "Authorization"
 }
 
 func dial(t testing.TB, fe *labfe.Server, aor, epid string) *client {
@@ -111,7 +119,7 @@ func (c *client) signWith(m *sipmsg.Message, cnum int, gssapi string) {
 	if gssapi != "" {
 		gd = fmt.Sprintf(`, gssapi-data="%s"`, gssapi)
 	}
-	m.Set("Authorization", fmt.Sprintf(`NTLM qop="auth", opaque="%s", realm="SIP Communications Service", targetname="%s"%s, version=4, crand="%s", cnum="%d", response="%s"`,
+	m.Set(c.authHeader(), fmt.Sprintf(`NTLM qop="auth", opaque="%s", realm="SIP Communications Service", targetname="%s"%s, version=4, crand="%s", cnum="%d", response="%s"`,
 		c.opaque, c.fqdn, gd, crand, cnum, hex.EncodeToString(sig)))
 }
 
@@ -122,7 +130,11 @@ func (c *client) sign(m *sipmsg.Message) {
 
 // verifyServer checks the Authentication-Info of a labfe message.
 func (c *client) verifyServer(m *sipmsg.Message) error {
-	v, ok := m.Get("Authentication-Info")
+	info := "Authentication-Info"
+	if c.proxy {
+		info = "Proxy-Authentication-Info"
+	}
+	v, ok := m.Get(info)
 	if !ok {
 		return fmt.Errorf("unsigned %s %d", m.Method, m.StatusCode)
 	}
@@ -148,16 +160,20 @@ func params(v string) map[string]string {
 // handshake runs steps 1 and 2 and returns the CHALLENGE bytes.
 func (c *client) handshake() []byte {
 	c.t.Helper()
+	code, chHdr := 401, "WWW-Authenticate"
+	if c.proxy {
+		code, chHdr = 407, "Proxy-Authenticate"
+	}
 	r := c.roundTrip(c.newRegister(-1))
-	if r.StatusCode != 401 || !strings.HasPrefix(r.Value("WWW-Authenticate"), "NTLM ") {
-		c.t.Fatalf("step 1: %d %q", r.StatusCode, r.Value("WWW-Authenticate"))
+	if r.StatusCode != code || !strings.HasPrefix(r.Value(chHdr), "NTLM ") {
+		c.t.Fatalf("step 1: %d %q", r.StatusCode, r.Value(chHdr))
 	}
 	m := c.newRegister(-1)
-	m.Add("Authorization", `NTLM qop="auth", realm="SIP Communications Service", targetname="pool.contoso.test", gssapi-data="", version=4`)
+	m.Add(c.authHeader(), `NTLM qop="auth", realm="SIP Communications Service", targetname="pool.contoso.test", gssapi-data="", version=4`)
 	r = c.roundTrip(m)
-	p := params(r.Value("WWW-Authenticate"))
-	if r.StatusCode != 401 || p["opaque"] == "" || p["gssapi-data"] == "" {
-		c.t.Fatalf("step 2: %d %q", r.StatusCode, r.Value("WWW-Authenticate"))
+	p := params(r.Value(chHdr))
+	if r.StatusCode != code || p["opaque"] == "" || p["gssapi-data"] == "" {
+		c.t.Fatalf("step 2: %d %q", r.StatusCode, r.Value(chHdr))
 	}
 	c.opaque = p["opaque"]
 	chal, err := base64.StdEncoding.DecodeString(p["gssapi-data"])
@@ -181,13 +197,13 @@ func (c *client) authRegister(user, domain, password string, tamper bool) *sipms
 	c.cnum = 1
 	c.signWith(m, 1, base64.StdEncoding.EncodeToString(auth))
 	if tamper {
-		v := m.Value("Authorization")
+		v := m.Value(c.authHeader())
 		i := strings.Index(v, `response="`) + len(`response="`)
 		flip := byte('0')
 		if v[i] == '0' {
 			flip = '1'
 		}
-		m.Set("Authorization", v[:i]+string(flip)+v[i+1:])
+		m.Set(c.authHeader(), v[:i]+string(flip)+v[i+1:])
 	}
 	return c.roundTrip(m)
 }

@@ -40,6 +40,10 @@ type Config struct {
 
 	// ServerHeader is the Server header value (default "RTC/5.0", Lync 2013).
 	ServerHeader string
+	// ProxyAuth challenges with 407 / Proxy-Authenticate and signs with
+	// Proxy-Authentication-Info, as OCS 2007 did (protocols.md §2.1).
+	// Clients answer with Proxy-Authorization; labfe accepts both families.
+	ProxyAuth bool
 }
 
 func (c Config) withDefaults() Config {

@@ -425,3 +425,20 @@ func TestIdleFlowClosed(t *testing.T) {
 		t.Errorf("bindings after the flow closed: %d", n)
 	}
 }
+
+// TestProxyAuthFamily: with ProxyAuth labfe speaks OCS 2007's 407 family
+// (pitfall 4) and signs with Proxy-Authentication-Info.
+func TestProxyAuthFamily(t *testing.T) {
+	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.ProxyAuth = true }))
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.proxy = true
+	r := c.mustRegister("alice", pw)
+	if _, ok := r.Get("Authentication-Info"); ok {
+		t.Error("401-family header in 407 mode")
+	}
+	m := c.newRegister(3600)
+	c.sign(m)
+	if r := c.roundTrip(m); r.StatusCode != 200 || c.verifyServer(r) != nil {
+		t.Fatalf("re-REGISTER: %d", r.StatusCode)
+	}
+}

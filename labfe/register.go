@@ -82,8 +82,9 @@ func (s *Server) sendChallenge(f *flow, req *sipmsg.Message) bool {
 	}
 	s.pending[opaque] = &pending{chal: chal, flow: f, created: s.now()}
 	s.mu.Unlock()
-	r := s.response(req, 401, "Unauthorized")
-	r.Add("WWW-Authenticate", fmt.Sprintf(`NTLM opaque="%s", gssapi-data="%s", targetname="%s", realm="%s", version=4`,
+	code, reason := s.challengeStatus()
+	r := s.response(req, code, reason)
+	r.Add(s.challengeHeader(), fmt.Sprintf(`NTLM opaque="%s", gssapi-data="%s", targetname="%s", realm="%s", version=4`,
 		opaque, base64.StdEncoding.EncodeToString(msg), s.cfg.FQDN, realm))
 	return s.reply(f, nil, r)
 }

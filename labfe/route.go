@@ -107,7 +107,7 @@ func (s *Server) forward(from *flow, dst *binding, req *sipmsg.Message, track bo
 	fwd.Add("Via", "SIP/2.0/TLS "+s.cfg.FQDN+":5061;branch="+branch)
 	for _, h := range req.Headers {
 		switch strings.ToLower(h.Name) {
-		case "authorization", "proxy-authorization", "authentication-info", "content-length":
+		case "authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info", "content-length":
 			continue
 		case "max-forwards":
 			n, _ := strconv.Atoi(strings.TrimSpace(h.Value))
@@ -147,6 +147,9 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 	if !ok {
 		hdr, ok = res.Get("Authentication-Info")
 	}
+	if !ok {
+		hdr, ok = res.Get("Proxy-Authentication-Info")
+	}
 	if ok {
 		a, err := parseAuth(hdr)
 		if err != nil {
@@ -177,7 +180,7 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 				popped = true
 				continue
 			}
-		case "authorization", "proxy-authorization", "authentication-info", "content-length":
+		case "authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info", "content-length":
 			continue
 		}
 		out.Add(h.Name, h.Value)

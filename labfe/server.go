@@ -345,6 +345,7 @@ func (s *Server) response(req *sipmsg.Message, code int, reason string) *sipmsg.
 // sign adds Authentication-Info (MS-SIPAE 3.3.5.3) signed with sa.
 func (s *Server) sign(sa *secAssoc, m *sipmsg.Message) {
 	m.Del("Authentication-Info")
+	m.Del("Proxy-Authentication-Info")
 	s.mu.Lock()
 	sa.snum++
 	snum := strconv.FormatUint(sa.snum, 10)
@@ -352,7 +353,7 @@ func (s *Server) sign(sa *secAssoc, m *sipmsg.Message) {
 	srand := s.randHex(4)
 	buf := fieldsOf(m).buffer("NTLM", srand, snum, s.cfg.FQDN)
 	sig := sa.sess.Sign(buf, ntlmsrv.SIPSeqNum)
-	m.Add("Authentication-Info", fmt.Sprintf(`NTLM rspauth="%s", srand="%s", snum="%s", opaque="%s", qop="auth", targetname="%s", realm="%s", version=4`,
+	m.Add(s.infoHeader(), fmt.Sprintf(`NTLM rspauth="%s", srand="%s", snum="%s", opaque="%s", qop="auth", targetname="%s", realm="%s", version=4`,
 		strings.ToUpper(hex.EncodeToString(sig)), srand, snum, sa.opaque, s.cfg.FQDN, realm))
 }
 
@@ -369,8 +370,9 @@ func (s *Server) reply(f *flow, sa *secAssoc, r *sipmsg.Message) bool {
 }
 
 func (s *Server) challenge401(req *sipmsg.Message, diag string) *sipmsg.Message {
-	r := s.response(req, 401, "Unauthorized")
-	r.Add("WWW-Authenticate", fmt.Sprintf(`NTLM realm="%s", targetname="%s", version=4`, realm, s.cfg.FQDN))
+	code, reason := s.challengeStatus()
+	r := s.response(req, code, reason)
+	r.Add(s.challengeHeader(), fmt.Sprintf(`NTLM realm="%s", targetname="%s", version=4`, realm, s.cfg.FQDN))
 	r.Add("Date", s.now().UTC().Format(time.RFC1123))
 	if diag != "" {
 		r.Add("ms-diagnostics", diag+`;source="`+s.cfg.FQDN+`"`)
@@ -520,4 +522,27 @@ func (l *lockedReader) Read(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Read(p) //nolint:wrapcheck // transparent wrapper
+}
+
+// The 401 family is Lync 2013's; Config.ProxyAuth selects the OCS 2007 407
+// family instead (protocols.md §2.1, pitfall 4).
+func (s *Server) challengeStatus() (int, string) {
+	if s.cfg.ProxyAuth {
+		return 407, "Proxy Authentication Required"
+	}
+	return 401, "Unauthorized"
+}
+
+func (s *Server) challengeHeader() string {
+	if s.cfg.ProxyAuth {
+		return "Proxy-Authenticate"
+	}
+	return "WWW-Authenticate"
+}
+
+func (s *Server) infoHeader() string {
+	if s.cfg.ProxyAuth {
+		return "Proxy-Authentication-Info"
+	}
+	return "Authentication-Info"
 }
