@@ -107,6 +107,17 @@ type Config struct {
 	RetryMax      time.Duration
 	RetryMaxCount int
 
+	// CACertsPEM holds extra CA certificates (PEM) trusted for the
+	// registrar (sec.TLS.customCaCert.x), used when WithTLSConfig gives no
+	// RootCAs: the CA "chosen by configuration". Empty means system roots.
+	CACertsPEM []byte
+
+	// ReRegisterOverlap is how long before expiry to re-REGISTER
+	// (reg.x.server.y.expires.overlap); when the granted expiry is not
+	// longer than twice this, re-REGISTER at half the expiry. 0 means
+	// DefaultReRegisterMargin.
+	ReRegisterOverlap time.Duration
+
 	// Insecure disables server certificate verification. Only when asked;
 	// New logs it loudly.
 	Insecure bool
@@ -183,6 +194,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.UnregisterGrace == 0 {
 		c.UnregisterGrace = DefaultUnregisterGrace
+	}
+	if c.ReRegisterOverlap == 0 {
+		c.ReRegisterOverlap = DefaultReRegisterMargin
 	}
 	if c.RetryBase == 0 {
 		c.RetryBase = DefaultRetryBase

@@ -93,6 +93,13 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	// Always set the FQDN: sipgo would otherwise use the dialled IP as the
 	// server name (DEPENDENCIES.md §1.2).
 	tc.ServerName = t.serverName
+	if tc.RootCAs == nil && len(h.cfg.CACertsPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(h.cfg.CACertsPEM) {
+			return nil, &Error{Op: "connect", Class: OutcomeConfig, Why: "ca certificates", Err: errors.New("sipua: sec.TLS.customCaCert holds no PEM certificate")}
+		}
+		tc.RootCAs = pool
+	}
 	if tc.MinVersion == 0 {
 		tc.MinVersion = tls.VersionTLS12
 	}

@@ -41,18 +41,6 @@ func (e *events) Observe(ev sipua.Event) {
 	}
 }
 
-func (e *events) count(k sipua.EventKind, match func(sipua.Event) bool) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := 0
-	for _, ev := range e.all {
-		if ev.Kind == k && (match == nil || match(ev)) {
-			n++
-		}
-	}
-	return n
-}
-
 func fixedNow() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
 
 func aliceConfig() sipua.Config {

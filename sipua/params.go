@@ -1,11 +1,12 @@
 package sipua
 
 import (
-	"errors"
 	"io/fs"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/handset-dev/handset/configs"
 )
 
 // Lookup returns a provisioning parameter's effective value and whether it
@@ -18,14 +19,17 @@ type Lookup func(name string) (string, bool)
 //	reg.1.address                         AOR (user@domain)
 //	reg.1.auth.userId / .domain / .password   NTLM credentials
 //	reg.1.server.1.address / .port        registrar (empty: DNS SRV)
-//	reg.1.server.1.transport              must be TLS (Lync)
+//	reg.1.server.1.transport              must be TLS or DNSnaptr (Lync is TLS only)
 //	reg.1.server.1.expires                requested lifetime, seconds
+//	reg.1.server.1.expires.overlap        re-REGISTER this long before expiry
 //	reg.1.server.1.registerRetry.baseTimeOut / .maxTimeOut   RFC 5626 backoff
-//	reg.1.server.1.retryMaxCount          failures before giving up (0: forever)
-//	tcpIpApp.keepalive.tcp.sip.tls.enable 0 disables CRLF keep-alives
+//	sec.TLS.customCaCert.1…8              extra trusted CAs (PEM) for the registrar
 //
-// mac identifies the handset in events. Unknown or empty parameters keep
-// their defaults.
+// CRLF keep-alives follow the server's ms-keep-alive (Lync closes idle
+// flows), so tcpIpApp.keepalive.tcp.sip.tls.enable="0", the registry
+// default, does not turn them off. reg.1.server.1.retryMaxCount is about
+// moving to the next server, not giving up, so it is not mapped.
+// mac identifies the handset in events. Empty parameters keep defaults.
 func ConfigFromValues(mac string, get Lookup) (Config, error) {
 	val := func(n string) string {
 		v, _ := get(n)
@@ -50,9 +54,9 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 	}{
 		{"reg.1.server.1.port", func(n int) { c.Port = n }},
 		{"reg.1.server.1.expires", func(n int) { c.Expires = time.Duration(n) * time.Second }},
+		{"reg.1.server.1.expires.overlap", func(n int) { c.ReRegisterOverlap = time.Duration(n) * time.Second }},
 		{"reg.1.server.1.registerRetry.baseTimeOut", func(n int) { c.RetryBase = time.Duration(n) * time.Second }},
 		{"reg.1.server.1.registerRetry.maxTimeOut", func(n int) { c.RetryMax = time.Duration(n) * time.Second }},
-		{"reg.1.server.1.retryMaxCount", func(n int) { c.RetryMaxCount = n }},
 	}
 	for _, p := range ints {
 		s := val(p.name)
@@ -70,8 +74,10 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 	default:
 		return Config{}, &ConfigError{Field: "reg.1.server.1.transport", Value: t, Msg: "Lync 2013 sign-in needs TLS"}
 	}
-	if v := val("tcpIpApp.keepalive.tcp.sip.tls.enable"); v == "0" {
-		c.NoKeepAlive = true
+	for i := 1; i <= 8; i++ {
+		if pem := val("sec.TLS.customCaCert." + strconv.Itoa(i)); pem != "" {
+			c.CACertsPEM = append(append(c.CACertsPEM, pem...), '\n')
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -79,13 +85,27 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 	return c, nil
 }
 
-// errNoConfigs is returned by LoadConfig until the configs package is wired.
-var errNoConfigs = errors.New("sipua: provisioning loader (configs) not available in this build")
+// ConfigFromParams maps a booted provisioning set (configs.Boot) to a
+// Config; see ConfigFromValues for the parameters read.
+func ConfigFromParams(e *configs.Effective) (Config, error) {
+	return ConfigFromValues(e.MAC(), e.LookupFunc())
+}
 
-// LoadConfig boots the provisioning files in fsys for mac and maps them with
-// ConfigFromValues.
-//
-// TODO(configs): configs.Boot(fsys, mac) + ConfigFromParams once configs lands.
+// LoadConfig boots the provisioning files in fsys for mac (configs.Boot:
+// master file, CONFIG_FILES, Lync base profile) and maps them with
+// ConfigFromParams. Boot warnings are dropped; see BootConfig.
 func LoadConfig(fsys fs.FS, mac string) (Config, error) {
-	return Config{}, errNoConfigs
+	c, _, err := BootConfig(fsys, mac)
+	return c, err
+}
+
+// BootConfig is LoadConfig that also returns the Boot warnings (unknown
+// parameters, ignored device.* values) for the caller to show.
+func BootConfig(fsys fs.FS, mac string) (Config, []configs.Warning, error) {
+	e, warns, err := configs.Boot(fsys, mac)
+	if err != nil {
+		return Config{}, warns, &ConfigError{Field: "provisioning", Value: mac, Msg: err.Error()}
+	}
+	c, err := ConfigFromParams(e)
+	return c, warns, err
 }

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ func TestConfigFromValues(t *testing.T) {
 		"reg.1.server.1.expires":                   "3600",
 		"reg.1.server.1.registerRetry.baseTimeOut": "10",
 		"reg.1.server.1.registerRetry.maxTimeOut":  "180",
+		"reg.1.server.1.expires.overlap":           "60",
 		"tcpIpApp.keepalive.tcp.sip.tls.enable":    "0",
 	}))
 	if err != nil {
@@ -31,7 +33,7 @@ func TestConfigFromValues(t *testing.T) {
 	}
 	want := Config{Handset: "0004f2000001", AOR: "alice@contoso.test", AuthUser: "alice", AuthDomain: "CONTOSO",
 		Password: "Passw0rd!", Server: "pool.contoso.test", Port: 5061, Expires: time.Hour,
-		RetryBase: 10 * time.Second, RetryMax: 180 * time.Second, NoKeepAlive: true}
+		RetryBase: 10 * time.Second, RetryMax: 180 * time.Second, ReRegisterOverlap: time.Minute}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ConfigFromValues (-want +got):\n%s", d)
 	}
@@ -45,5 +47,21 @@ func TestConfigFromValues(t *testing.T) {
 		if _, err := ConfigFromValues("m", mapLookup(m)); !errors.As(err, &ce) {
 			t.Errorf("%s: err = %v, want ConfigError", name, err)
 		}
+	}
+}
+
+// TestLoadConfigTemplates boots the flat templates (configs/templates/flat)
+// for alice's handset.
+func TestLoadConfigTemplates(t *testing.T) {
+	c, err := LoadConfig(os.DirFS("../configs/templates/flat"), "0004f2000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AOR != "alice@contoso.test" || c.AuthUser != "alice" || c.AuthDomain != "CONTOSO" || c.Password.Reveal() != "Passw0rd!" ||
+		c.Server != "pool.contoso.test" || c.Port != 5061 || c.Expires != time.Hour || c.Handset != "0004f2000001" {
+		t.Errorf("config = %+v", c)
+	}
+	if _, err := LoadConfig(os.DirFS("../configs/templates/flat"), "not-a-mac"); err == nil {
+		t.Error("bad MAC accepted")
 	}
 }

@@ -119,8 +119,8 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	}
 	h.step("server offers NTLM (realm %q, targetname %q, version %d)", chal.Realm, chal.TargetName, chal.Version)
 	sa := sipae.NewClientSA(sipae.SAConfig{Rand: h.rand, Logger: h.log})
-	if err := sa.Begin(chal); err != nil {
-		return &Error{Op: op, Class: OutcomeServerError, Why: "ntlm challenge", Err: err}
+	if berr := sa.Begin(chal); berr != nil {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "ntlm challenge", Err: berr}
 	}
 
 	// Step 2: connectionless NTLM has no NEGOTIATE message.
@@ -147,8 +147,8 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 		return &Error{Op: op, Class: OutcomeServerError, Why: "bad ntlm challenge", Status: res.StatusCode, Err: err}
 	}
 	h.step("received NTLM CHALLENGE (%d bytes) with security association opaque=%q", len(token), chal.Opaque)
-	if err := sa.Begin(chal); err != nil {
-		return &Error{Op: op, Class: OutcomeServerError, Why: "ntlm challenge", Err: err}
+	if berr := sa.Begin(chal); berr != nil {
+		return &Error{Op: op, Class: OutcomeServerError, Why: "ntlm challenge", Err: berr}
 	}
 
 	// Step 3.
@@ -167,8 +167,8 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 		user = h.cfg.AuthDomain + `\` + user
 	}
 	h.step("computed NTLMv2 AUTHENTICATE for %s (the password never leaves the handset) and derived the signing keys", user)
-	if err := sa.Establish(mech, chal.Opaque); err != nil {
-		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
+	if eerr := sa.Establish(mech, chal.Opaque); eerr != nil {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: eerr}
 	}
 	sas := &secAssoc{sa: sa, family: family,
 		deadline: time.Now().Add(h.cfg.scale(h.cfg.SALifetime) - h.cfg.scale(h.cfg.SAMargin))}

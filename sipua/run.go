@@ -112,7 +112,7 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 		if sa == nil || c == nil {
 			return &Error{Op: "stay registered", Class: OutcomeTransport, Why: "connection lost"}
 		}
-		margin := min(h.cfg.scale(DefaultReRegisterMargin), info.expires/2)
+		margin := min(h.cfg.scale(h.cfg.ReRegisterOverlap), info.expires/2)
 		reReg := time.NewTimer(time.Until(info.at.Add(info.expires - margin)))
 		saRefresh := time.NewTimer(time.Until(sa.deadline))
 		if !h.cfg.NoKeepAlive && info.keepAlive > 0 && info.keepAlive != kaEvery {

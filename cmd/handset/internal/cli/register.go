@@ -56,8 +56,12 @@ func parseRegisterFlags(env *Env, args []string) (*registerOptions, error) {
 
 // loadHandsetConfig maps a provisioning directory and MAC to a sipua.Config
 // (configs.Boot + sipua.ConfigFromParams); a variable so tests can stub it.
-var loadHandsetConfig = func(dir, mac string) (sipua.Config, error) {
-	return sipua.LoadConfig(os.DirFS(dir), mac)
+var loadHandsetConfig = func(env *Env, dir, mac string) (sipua.Config, error) {
+	c, warns, err := sipua.BootConfig(os.DirFS(dir), mac)
+	for _, w := range warns {
+		env.Log.Warn("provisioning", "warning", w.String())
+	}
+	return c, err
 }
 
 func runRegister(ctx context.Context, env *Env, args []string) int {
@@ -65,7 +69,7 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	cfg, err := loadHandsetConfig(o.prov, o.mac)
+	cfg, err := loadHandsetConfig(env, o.prov, o.mac)
 	if err != nil {
 		return fail(env, &UsageError{fmt.Errorf("register: %w", err)})
 	}
