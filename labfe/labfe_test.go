@@ -442,3 +442,110 @@ func TestProxyAuthFamily(t *testing.T) {
 		t.Fatalf("re-REGISTER: %d", r.StatusCode)
 	}
 }
+
+func gruuOf(t *testing.T, reg *sipmsg.Message) string {
+	t.Helper()
+	_, cp := sipmsg.NameAddr(reg.Value("Contact"))
+	g := strings.Trim(cp["gruu"], `"`)
+	if g == "" {
+		t.Fatalf("no gruu in %q", reg.Value("Contact"))
+	}
+	return g
+}
+
+func request(method, ruri, from, to, callID string, cseq int, contact string) *sipmsg.Message {
+	m := &sipmsg.Message{Method: method, RequestURI: ruri}
+	m.Add("Via", "SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK"+method+callID)
+	m.Add("Max-Forwards", "70")
+	m.Add("From", from)
+	m.Add("To", to)
+	m.Add("Call-ID", callID)
+	m.Add("CSeq", sprintf("%d %s", cseq, method))
+	if contact != "" {
+		m.Add("Contact", "<"+contact+">")
+	}
+	return m
+}
+
+func answer(req *sipmsg.Message, code int, reason, toTag, contact string) *sipmsg.Message {
+	r := &sipmsg.Message{StatusCode: code, Reason: reason}
+	for _, h := range req.Headers {
+		switch h.Name {
+		case "Via", "From", "Call-ID", "CSeq":
+			r.Add(h.Name, h.Value)
+		case "To":
+			r.Add(h.Name, h.Value+";tag="+toTag)
+		}
+	}
+	if contact != "" {
+		r.Add("Contact", "<"+contact+">")
+	}
+	return r
+}
+
+// TestCallRouting: INVITE → 180 (unsigned, as OCS) → 200 → ACK → BYE, all
+// over the handsets' own flows via GRUUs, every final message signed.
+func TestCallRouting(t *testing.T) {
+	fe := labfetest.Start(t)
+	a := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	aGRUU := gruuOf(t, a.mustRegister("alice", pw))
+	b := dial(t, fe, "bob@contoso.test", "2ebb6f264f")
+	bGRUU := gruuOf(t, b.mustRegister("bob", pw))
+
+	inv := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>", "call-1", 1, aGRUU)
+	inv.Body = []byte("v=0\r\n")
+	a.sign(inv)
+	a.send(inv)
+	in := b.read()
+	if in == nil || in.Method != "INVITE" || b.verifyServer(in) != nil {
+		t.Fatalf("bob INVITE: %+v", in)
+	}
+	ringing := answer(in, 180, "Ringing", "b1", "")
+	b.send(ringing) // unsigned provisional
+	if r := a.read(); r == nil || r.StatusCode != 180 {
+		t.Fatalf("alice 180: %+v", r)
+	}
+	ok := answer(in, 200, "OK", "b1", bGRUU)
+	b.sign(ok)
+	b.send(ok)
+	r := a.read()
+	if r == nil || r.StatusCode != 200 || a.verifyServer(r) != nil {
+		t.Fatalf("alice 200: %+v", r)
+	}
+	ack := request("ACK", bGRUU, "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>;tag=b1", "call-1", 1, "")
+	a.sign(ack)
+	a.send(ack)
+	if in := b.read(); in == nil || in.Method != "ACK" || b.verifyServer(in) != nil {
+		t.Fatalf("bob ACK: %+v", in)
+	}
+	bye := request("BYE", aGRUU, "<sip:bob@contoso.test>;tag=b1", "<sip:alice@contoso.test>;tag=a1", "call-1", 1, "")
+	b.sign(bye)
+	b.send(bye)
+	in = a.read()
+	if in == nil || in.Method != "BYE" || a.verifyServer(in) != nil {
+		t.Fatalf("alice BYE: %+v", in)
+	}
+	done := answer(in, 200, "OK", "a1x", "")
+	done.Set("To", in.Value("To"))
+	a.sign(done)
+	a.send(done)
+	if r := b.read(); r == nil || r.StatusCode != 200 || b.verifyServer(r) != nil {
+		t.Fatalf("bob BYE 200: %+v", r)
+	}
+
+	// An unsigned final response from a handset is not relayed.
+	inv2 := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a2", "<sip:bob@contoso.test>", "call-2", 1, aGRUU)
+	a.sign(inv2)
+	a.send(inv2)
+	in = b.read()
+	b.send(answer(in, 486, "Busy Here", "b2", "")) // unsigned: dropped and counted
+	busy := answer(in, 486, "Busy Here", "b2", "")
+	b.sign(busy)
+	b.send(busy)
+	if r := a.read(); r == nil || r.StatusCode != 486 || a.verifyServer(r) != nil {
+		t.Fatalf("alice 486: %+v", r)
+	}
+	if got := fe.Stats().Users["bob@contoso.test"].BadSignatures; got != 1 {
+		t.Errorf("unsigned final from bob counted %d", got)
+	}
+}
