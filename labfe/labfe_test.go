@@ -515,8 +515,8 @@ func TestCallRouting(t *testing.T) {
 	ack := request("ACK", bGRUU, "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>;tag=b1", "call-1", 1, "")
 	a.sign(ack)
 	a.send(ack)
-	if in := b.read(); in == nil || in.Method != "ACK" || b.verifyServer(in) != nil {
-		t.Fatalf("bob ACK: %+v", in)
+	if got := b.read(); got == nil || got.Method != "ACK" || b.verifyServer(got) != nil {
+		t.Fatalf("bob ACK: %+v", got)
 	}
 	bye := request("BYE", aGRUU, "<sip:bob@contoso.test>;tag=b1", "<sip:alice@contoso.test>;tag=a1", "call-1", 1, "")
 	b.sign(bye)
