@@ -44,6 +44,13 @@ type Config struct {
 	// Proxy-Authentication-Info, as OCS 2007 did (protocols.md §2.1).
 	// Clients answer with Proxy-Authorization; labfe accepts both families.
 	ProxyAuth bool
+
+	// Local, when set, answers requests addressed to the front end itself
+	// (a self-SUBSCRIBE such as vnd-microsoft-provisioning-v2, SERVICE to
+	// the domain or own AOR, OPTIONS...). Returning ok=false falls back to
+	// labfe's default (an empty 200 OK; 501 for unknown methods). This is
+	// where labfe/inband's documents plug in.
+	Local func(LocalRequest) (LocalResponse, bool)
 }
 
 func (c Config) withDefaults() Config {
@@ -122,4 +129,24 @@ func (c Config) validate() error {
 		seen[u.AOR()] = true
 	}
 	return nil
+}
+
+// LocalRequest is an authenticated request labfe serves itself.
+type LocalRequest struct {
+	User        User   // the signed-in user (the SA's)
+	Method      string // SUBSCRIBE, SERVICE, ...
+	RequestURI  string
+	Event       string // Event header, e.g. vnd-microsoft-provisioning-v2
+	ContentType string
+	Body        []byte
+}
+
+// LocalResponse is the answer to a LocalRequest. Status 0 means 200 OK.
+// Headers are added as given (e.g. Expires, Event); labfe signs the result.
+type LocalResponse struct {
+	Status      int
+	Reason      string
+	ContentType string
+	Body        []byte
+	Headers     [][2]string
 }

@@ -549,3 +549,37 @@ func TestCallRouting(t *testing.T) {
 		t.Errorf("unsigned final from bob counted %d", got)
 	}
 }
+
+func TestLocalHook(t *testing.T) {
+	var got labfe.LocalRequest
+	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) {
+		c.Local = func(r labfe.LocalRequest) (labfe.LocalResponse, bool) {
+			if r.Event != "vnd-microsoft-provisioning-v2" {
+				return labfe.LocalResponse{}, false
+			}
+			got = r
+			return labfe.LocalResponse{ContentType: "application/vnd-microsoft-roaming-provisioning-v2+xml",
+				Body: []byte("<provisionGroupList/>"), Headers: [][2]string{{"Expires", "0"}}}, true
+		}
+	}))
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	sub := request("SUBSCRIBE", "sip:alice@contoso.test", "<sip:alice@contoso.test>;tag=s1", "<sip:alice@contoso.test>", "sub-1", 1, "")
+	sub.Add("Event", "vnd-microsoft-provisioning-v2")
+	sub.Body = []byte("<provisioningGroupList/>")
+	c.sign(sub)
+	r := c.roundTrip(sub)
+	if r.StatusCode != 200 || string(r.Body) != "<provisionGroupList/>" || c.verifyServer(r) != nil || r.Value("Expires") != "0" {
+		t.Fatalf("got %d %q", r.StatusCode, r.Body)
+	}
+	if got.User.AOR() != "alice@contoso.test" || string(got.Body) != "<provisioningGroupList/>" {
+		t.Errorf("hook saw %+v", got)
+	}
+	// Other self-subscriptions fall back to the default empty 200.
+	sub = request("SUBSCRIBE", "sip:alice@contoso.test", "<sip:alice@contoso.test>;tag=s2", "<sip:alice@contoso.test>", "sub-2", 1, "")
+	sub.Add("Event", "vnd-microsoft-roaming-self")
+	c.sign(sub)
+	if r := c.roundTrip(sub); r.StatusCode != 200 || len(r.Body) != 0 {
+		t.Fatalf("fallback: %d", r.StatusCode)
+	}
+}

@@ -73,6 +73,28 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 // documents come from labfe/inband later; until then SUBSCRIBE/SERVICE are
 // accepted with an empty 200 OK.
 func (s *Server) local(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
+	if s.cfg.Local != nil && req.Method != "ACK" {
+		lr, ok := s.cfg.Local(LocalRequest{User: sa.user.User, Method: req.Method, RequestURI: req.RequestURI,
+			Event: req.Value("Event"), ContentType: req.Value("Content-Type"), Body: req.Body})
+		if ok {
+			code, reason := lr.Status, lr.Reason
+			if code == 0 {
+				code, reason = 200, "OK"
+			}
+			if reason == "" {
+				reason = statusText(code)
+			}
+			r := s.response(req, code, reason)
+			for _, h := range lr.Headers {
+				r.Add(h[0], h[1])
+			}
+			if len(lr.Body) > 0 {
+				r.Add("Content-Type", lr.ContentType)
+				r.Body = lr.Body
+			}
+			return s.reply(f, sa, r)
+		}
+	}
 	switch req.Method {
 	case "SUBSCRIBE":
 		r := s.response(req, 200, "OK")
