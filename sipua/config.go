@@ -70,8 +70,8 @@ type Config struct {
 	// Expires is the registration lifetime to ask for; 0 means DefaultExpires.
 	Expires time.Duration
 	// Epid is the endpoint id (From ;epid=), 10 hex characters. Empty means
-	// random (from the injected rand). +sip.instance is derived from it
-	// (protocols.md §1.3).
+	// derived from Handset and AOR (stable across restarts). +sip.instance
+	// is derived from it (protocols.md §1.3).
 	Epid string
 	// UserAgent is the User-Agent header; empty means DefaultUserAgent.
 	UserAgent string

@@ -3,12 +3,14 @@ package sipua
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // epid derivation only
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,7 +174,7 @@ func New(cfg Config, opts ...Option) (*Handset, error) {
 	}
 	h.epid = h.cfg.Epid
 	if h.epid == "" {
-		h.epid = sipae.NewEpid(h.rand)
+		h.epid = stableEpid(h.cfg.Handset, h.cfg.AOR)
 	}
 	h.instance = sipae.InstanceFromEpid(h.epid)
 	h.opaqueTok = h.randHex(5)
@@ -293,4 +295,13 @@ func (h *Handset) isClosed() bool {
 	default:
 		return false
 	}
+}
+
+// stableEpid derives the epid from the device identity (MAC) and the AOR,
+// like SIPE hashes sipuri:hostname:ip (protocols.md §1.3): a handset keeps
+// its epid across restarts, so the registrar replaces its binding instead of
+// collecting stale ones; 10 lowercase hex characters as Microsoft clients.
+func stableEpid(handset, aor string) string {
+	sum := sha1.Sum([]byte(strings.ToLower(handset) + ":" + strings.ToLower(aor))) //nolint:gosec // an identifier, not security
+	return hex.EncodeToString(sum[:5])
 }

@@ -89,8 +89,7 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 		tc.RootCAs = pool
 	}
 	if !env.Log.Enabled(ctx, slog.LevelDebug) {
-		// sipgo logs connection bookkeeping through its package logger.
-		sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
+		quietSipgo()
 	}
 	opts := []sipua.Option{sipua.WithLogger(env.Log), sipua.WithTLSConfig(tc)}
 	if o.target != "" {
@@ -177,4 +176,14 @@ func (p *tracePrinter) Observe(ev sipua.Event) {
 	case sipua.EventFailure:
 		fmt.Fprintf(p.w, "%s failure: %s (%s)\n", ts, ev.Outcome, ev.Reason)
 	}
+}
+
+var quietOnce sync.Once
+
+// quietSipgo silences sipgo's package logger (connection reference-count
+// bookkeeping such as "TCP ref went negative" on close). It is a process
+// global that sipgo reads without synchronisation, so it is set once,
+// before any UA runs.
+func quietSipgo() {
+	quietOnce.Do(func() { sip.SetDefaultLogger(slog.New(slog.DiscardHandler)) })
 }

@@ -3,10 +3,15 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/handset-dev/handset/internal/testutil"
+	"github.com/handset-dev/handset/labfe"
+	"github.com/handset-dev/handset/labfe/labfetest"
 	"github.com/handset-dev/handset/sipua"
 )
 
@@ -68,5 +73,67 @@ func TestTracePrinter(t *testing.T) {
 	p.Observe(sipua.Event{Time: at, Kind: sipua.EventMessage, Message: "x"})
 	if out.Len() != 0 {
 		t.Errorf("message printed without --trace")
+	}
+}
+
+// startLabfeForCLI runs labfe and writes its CA to a file, as `handset labfe`
+// does.
+func startLabfeForCLI(t *testing.T) (addr, caFile string, fe *labfe.Server) {
+	t.Helper()
+	fe = labfetest.Start(t)
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, fe.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return fe.Addr(), caFile, fe
+}
+
+// TestRegisterOnceAgainstLabfe is the issue's acceptance check: the printed
+// command signs in over TLS with NTLM and exits 0; with a wrong password it
+// exits 1 after one attempt with the reason.
+func TestRegisterOnceAgainstLabfe(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	addr, ca, fe := startLabfeForCLI(t)
+	prov := "../../../../configs/templates/flat"
+	var out, errb bytes.Buffer
+	code := Main(t.Context(), []string{"register", "--prov", prov, "--mac", "0004f2000001", "--target", addr, "--ca", ca, "--once", "--trace"}, &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"auth: sent REGISTER with empty NTLM gssapi-data", ">>> sent\nREGISTER sip:contoso.test SIP/2.0", `gssapi-data="[redacted]"`, "unregistered", "ok: alice@contoso.test signed in"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out.String()+errb.String(), "Passw0rd!") {
+		t.Error("password printed")
+	}
+
+	bad := t.TempDir()
+	for _, f := range []string{"0004f2000001.cfg", "0004f2000001-ext.cfg", "site.cfg"} {
+		b, err := os.ReadFile(filepath.Join(prov, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.ReplaceAll(b, []byte("Passw0rd!"), []byte("WrongPw1"))
+		if err := os.WriteFile(filepath.Join(bad, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	errb.Reset()
+	code = Main(t.Context(), []string{"register", "--prov", bad, "--mac", "0004f2000001", "--target", addr, "--ca", ca, "--once"}, &out, &errb)
+	if code != ExitRunFailed || !strings.Contains(errb.String(), "401 after AUTHENTICATE") {
+		t.Errorf("wrong password: exit %d, stderr %q", code, errb.String())
+	}
+	if st := fe.Stats().Users["alice@contoso.test"]; st.AuthFailures != 1 {
+		t.Errorf("labfe saw %d failed AUTHENTICATEs, want exactly 1", st.AuthFailures)
+	}
+
+	// Without --ca the lab CA is not trusted: an environment error.
+	errb.Reset()
+	code = Main(t.Context(), []string{"register", "--prov", prov, "--mac", "0004f2000001", "--target", addr, "--once"}, &out, &errb)
+	if code != ExitEnvironment || !strings.Contains(errb.String(), "tls handshake") {
+		t.Errorf("untrusted: exit %d, stderr %q", code, errb.String())
 	}
 }
