@@ -112,7 +112,7 @@ func New(cfg Config, auth Authenticator, opts ...Option) (*Client, error) {
 		cfg.MinValidity = DefaultMinValidity
 	}
 	c := &Client{cfg: cfg, auth: auth, http: http.DefaultClient, rand: rand.Reader, now: time.Now,
-		log: slog.New(slog.DiscardHandler),
+		log:    slog.New(slog.DiscardHandler),
 		newKey: func(r io.Reader) (*rsa.PrivateKey, error) { return rsa.GenerateKey(r, KeyBits) }}
 	for _, o := range opts {
 		if err := o(c); err != nil {

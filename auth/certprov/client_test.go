@@ -87,7 +87,7 @@ type parsedRequest struct {
 	Security struct {
 		ID string `xml:"Id,attr"`
 	} `xml:"Header>Security>Timestamp"`
-	Body     struct {
+	Body struct {
 		Req struct {
 			DeviceID string `xml:"DeviceId,attr"`
 			Entity   string `xml:"Entity,attr"`
