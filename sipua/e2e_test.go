@@ -350,3 +350,72 @@ func startTamperProxy(t *testing.T, fe *labfe.Server) *tamperProxy {
 	})
 	return &tamperProxy{addr: ln.Addr().String(), pool: pool}
 }
+
+// TestLabfeProxyAuthFamily: an OCS 2007-style front end challenges with
+// 407/Proxy-Authenticate and signs with Proxy-Authentication-Info (pitfall 4).
+func TestLabfeProxyAuthFamily(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.ProxyAuth = true }))
+	ev := newEvents()
+	h := newHandset(t, fe, aliceConfig(), ev)
+	if err := h.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Unregister(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr := transcript(ev)
+	for _, want := range []string{"SIP/2.0 407", "Proxy-Authorization: NTLM", "Proxy-Authentication-Info: NTLM"} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+}
+
+// TestLabfeFaultsAndFailover: two 503s (Retry-After) are retried with
+// RFC 5626 backoff; a front-end restart (flows closed) is noticed by the
+// keep-alive and the handset signs in again.
+func TestLabfeFaultsAndFailover(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := labfetest.Start(t)
+	fe.InjectFault(503, 2)
+	ev := newEvents()
+	cfg := aliceConfig()
+	cfg.TimeScale = 1000 // backoff 10 s → 10 ms; keep-alive 300 s → 300 ms
+	h := newHandset(t, fe, cfg, ev)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var failures []sipua.Event
+	for registered := 0; registered < 2; {
+		select {
+		case e := <-ev.ch:
+			switch e.Kind {
+			case sipua.EventRegistered:
+				registered++
+				if registered == 1 {
+					if n := fe.CloseFlows("alice@contoso.test"); n != 1 {
+						t.Errorf("CloseFlows = %d", n)
+					}
+				}
+			case sipua.EventFailure:
+				failures = append(failures, e)
+			}
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("timeout")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) != 3 || failures[0].Status != 503 || failures[0].Outcome != sipua.OutcomeServerError ||
+		failures[2].Outcome != sipua.OutcomeTransport {
+		for _, f := range failures {
+			t.Logf("failure: %v %q %d %v", f.Outcome, f.Reason, f.Status, f.Err)
+		}
+		t.Errorf("want two 503 server errors then one transport failure")
+	}
+}
