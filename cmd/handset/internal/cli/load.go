@@ -24,6 +24,7 @@ import (
 
 	"github.com/handset-dev/handset/cmd/handset/internal/fleet"
 	"github.com/handset-dev/handset/cmd/handset/internal/metrics"
+	"github.com/handset-dev/handset/labfe"
 	"github.com/handset-dev/handset/sipua"
 )
 
@@ -57,6 +58,10 @@ type loadOptions struct {
 	period       time.Duration
 	stopTimeout  time.Duration
 	seed         uint64
+
+	// onEmbedded (tests) receives the embedded labfe once it serves, e.g.
+	// to inject faults midway.
+	onEmbedded func(*labfe.Server)
 }
 
 func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
@@ -77,7 +82,7 @@ func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
 	fs.StringVar(&o.prov, "prov", "", "provisioning directory: per MAC <MAC>.cfg else 000000000000.cfg and its CONFIG_FILES")
 	fs.StringVar(&o.users, "users", "", "users CSV: optional SEQUENTIAL/RANDOM line, header of .cfg parameter names, one row per handset")
 	fs.StringVar(&o.macRange, "mac-range", "", "handset MACs, e.g. 0004f2000000+500 (default: 0004f2000000+handsets)")
-	fs.StringVar(&o.domain, "domain", "lab.handset.test", "SIP domain of the embedded labfe's generated users")
+	fs.StringVar(&o.domain, "domain", labfe.DefaultDomain, "SIP domain of the embedded labfe's generated users (its pool is pool.DOMAIN)")
 	fs.StringVar(&o.out, "out", "", "directory for stats.csv, calls.csv, handsets.csv, summary.json")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics on ADDR, e.g. 127.0.0.1:9100")
 	fs.StringVar(&o.passExpr, "pass", metrics.DefaultCriteria, "pass criteria, all must hold")
@@ -146,6 +151,7 @@ type loadTarget struct {
 	users    []sipua.Config // generated users (embedded labfe), or nil
 	equiv    map[string]string
 	close    func()
+	fe       *labfe.Server // the embedded front end, or nil
 }
 
 // handsetPlan is one handset of this shard with its configuration.
@@ -167,6 +173,7 @@ func runLoad(ctx context.Context, env *Env, args []string) int {
 }
 
 func load(ctx context.Context, env *Env, o *loadOptions) (int, error) {
+	quietSipgo()
 	macs, err := planMACs(o)
 	if err != nil {
 		return 0, &UsageError{err}
@@ -359,7 +366,11 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	if isTerminal(env.Stderr) {
 		status = env.Stderr
 	}
-	rec, err := metrics.NewRecorder(col, metrics.RecorderConfig{Start: start, Period: o.period, Stats: outs.stats, Status: status})
+	rcfg := metrics.RecorderConfig{Start: start, Period: o.period, Status: status}
+	if outs.stats != nil { // a nil *os.File in an io.Writer is not a nil Writer
+		rcfg.Stats = outs.stats
+	}
+	rec, err := metrics.NewRecorder(col, rcfg)
 	if err != nil {
 		return 0, &EnvError{err}
 	}
@@ -510,14 +521,56 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// startEmbedded starts the embedded labfe on loopback with a generated CA
-// and n generated users.
+// startEmbedded starts the embedded labfe on loopback with a generated test
+// CA and n generated users (labfe.GenerateUsers); its timers are shortened
+// by --time-scale like the handsets'. The server runs on a goroutine owned
+// by the returned target's close.
 func startEmbedded(ctx context.Context, env *Env, o *loadOptions, n int) (*loadTarget, error) {
-	_ = ctx
-	_ = env
-	_ = o
-	_ = n
-	return nil, &EnvError{errors.New("load: the embedded labfe is not available in this build yet; use --target host:port with --users")}
+	k := o.timeScale
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / k) }
+	cfg := labfe.Config{
+		Domain: o.domain, FQDN: "pool." + o.domain, ListenAddr: "127.0.0.1:0",
+		Users:            labfe.GenerateUsers(n, o.domain),
+		RegisterExpiry:   scale(labfe.DefaultRegisterExpiry),
+		KeepAliveTimeout: scale(labfe.DefaultKeepAliveTimeout),
+		SALifetime:       scale(labfe.DefaultSALifetime),
+	}
+	feLog := env.Log
+	if !feLog.Enabled(ctx, slog.LevelDebug) {
+		feLog = slog.New(minLevel{feLog.Handler(), slog.LevelError})
+	}
+	fe, err := labfe.New(cfg, labfe.WithLogger(feLog.With("component", "labfe")))
+	if err != nil {
+		if errors.Is(err, labfe.ErrConfig) {
+			return nil, &UsageError{fmt.Errorf("load: embedded labfe: %w", err)}
+		}
+		return nil, &EnvError{fmt.Errorf("load: embedded labfe: %w", err)}
+	}
+	done := make(chan struct{})
+	go func() { // stopped by close below (Close ends Serve)
+		defer close(done)
+		if serr := fe.Serve(context.WithoutCancel(ctx)); serr != nil {
+			env.Log.Error("load: embedded labfe", "err", serr)
+		}
+	}()
+	t := &loadTarget{
+		name:     "embedded labfe " + fe.Addr(),
+		dialAddr: fe.Addr(),
+		tls:      &tls.Config{RootCAs: fe.CAPool(), MinVersion: tls.VersionTLS12},
+		equiv:    equivalents(k, labfe.DefaultRegisterExpiry),
+		close:    func() { _ = fe.Close(); <-done },
+		fe:       fe,
+	}
+	for _, u := range cfg.Users {
+		t.users = append(t.users, sipua.Config{
+			AOR: u.AOR(), AuthUser: u.UserID, AuthDomain: u.Domain,
+			Password: sipua.Password(u.Password.Reveal()), Server: cfg.FQDN,
+		})
+	}
+	if o.onEmbedded != nil {
+		o.onEmbedded(fe)
+	}
+	return t, nil
 }
 
 // minLevel drops records below min before they reach the wrapped handler.
