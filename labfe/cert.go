@@ -1,9 +1,11 @@
 package labfe
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -24,7 +26,7 @@ type testPKI struct {
 // generatePKI makes a throw-away CA ("labfe test CA") and a server
 // certificate for fqdn, localhost, 127.0.0.1 and ::1, valid from now-1h for
 // 30 days. Keys come from crypto/rand: they are never part of a golden file.
-func generatePKI(fqdn string, now time.Time) (*testPKI, error) {
+func generatePKI(fqdn string, now time.Time, rsaKey bool) (*testPKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("labfe: ca key: %w", err)
@@ -51,7 +53,12 @@ func generatePKI(fqdn string, now time.Time) (*testPKI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("labfe: ca certificate: %w", err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var key crypto.Signer
+	if rsaKey {
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("labfe: server key: %w", err)
 	}
@@ -62,21 +69,21 @@ func generatePKI(fqdn string, now time.Time) (*testPKI, error) {
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, key.Public(), caKey)
 	if err != nil {
 		return nil, fmt.Errorf("labfe: server certificate: %w", err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("labfe: server key: %w", err)
 	}
 	return &testPKI{
 		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, nil
 }
 

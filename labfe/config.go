@@ -37,6 +37,11 @@ type Config struct {
 	CertPEM, KeyPEM []byte
 	// CACertPEM is the CA of CertPEM, reported by CACertPEM() (optional).
 	CACertPEM []byte
+	// RSACert generates an RSA-2048 server key, as a real Lync pool has,
+	// instead of ECDSA P-256. Its handshakes cost about 4x more server CPU
+	// (PERFORMANCE.md): use it for realistic end-to-end numbers, not for
+	// measuring the client.
+	RSACert bool
 
 	// ServerHeader is the Server header value (default "RTC/5.0", Lync 2013).
 	ServerHeader string

@@ -29,6 +29,6 @@ const (
 	diagNotRegistered = `15;reason="User is not registered"`
 	// 400: malformed SIP (bad Contact, Expires...).
 	diagBadRequest = `1004;reason="Malformed request"`
-	// 503: fault injected with Server.InjectFault.
+	// Any status injected with Server.SetFault / InjectFault.
 	diagInjected = `1008;reason="Service unavailable (labfe fault injection)"`
 )

@@ -1,6 +1,7 @@
 package labfe_test
 
 import (
+	"crypto/rsa"
 	"strings"
 	"sync"
 	"testing"
@@ -582,4 +583,34 @@ func TestLocalHook(t *testing.T) {
 	if r := c.roundTrip(sub); r.StatusCode != 200 || len(r.Body) != 0 {
 		t.Fatalf("fallback: %d", r.StatusCode)
 	}
+}
+
+func TestSetFault(t *testing.T) {
+	fe := labfetest.Start(t)
+	fe.SetFault(labfe.Fault{Status: 503, RetryAfter: 30 * time.Second, Count: -1})
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	for range 3 {
+		if r := c.roundTrip(c.newRegister(-1)); r.StatusCode != 503 || r.Value("Retry-After") != "30" {
+			t.Fatalf("got %d %q", r.StatusCode, r.Value("Retry-After"))
+		}
+	}
+	fe.SetFault(labfe.Fault{Status: 0, Count: 1}) // black hole once
+	c.send(c.newRegister(-1))
+	opts := c.newRegister(-1) // the next one is answered: proves the first got none
+	c.send(opts)
+	r := c.read()
+	if r == nil || r.StatusCode != 401 || r.Value("CSeq") != opts.Value("CSeq") {
+		t.Fatalf("after black hole: %+v", r)
+	}
+	fe.SetFault(labfe.Fault{})
+	c.mustRegister("alice", pw)
+}
+
+func TestRSACert(t *testing.T) {
+	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.RSACert = true }))
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	if _, ok := c.conn.ConnectionState().PeerCertificates[0].PublicKey.(*rsa.PublicKey); !ok {
+		t.Error("not an RSA certificate")
+	}
+	c.mustRegister("alice", pw)
 }

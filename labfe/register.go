@@ -18,15 +18,20 @@ func (s *Server) handleRegister(f *flow, req *sipmsg.Message) bool {
 	hdr, ok := authorization(req)
 	if !ok {
 		s.mu.Lock()
-		inj := s.fault.remaining > 0
-		status := s.fault.status
-		if inj {
-			s.fault.remaining--
+		fl := s.fault
+		inj := fl.Count != 0
+		if fl.Count > 0 {
+			s.fault.Count--
 		}
 		s.mu.Unlock()
 		if inj {
-			r := s.failure(req, status, statusText(status), diagInjected)
-			r.Add("Retry-After", "1")
+			if fl.Status == 0 {
+				return true // black hole: the client's transaction times out
+			}
+			r := s.failure(req, fl.Status, statusText(fl.Status), diagInjected)
+			if fl.RetryAfter > 0 {
+				r.Add("Retry-After", strconv.FormatInt(int64(fl.RetryAfter/time.Second), 10))
+			}
 			return s.reply(f, nil, r)
 		}
 		// Step 1: offer NTLM (MS-SIPAE 3.3.5.1).

@@ -40,7 +40,7 @@ type Server struct {
 	sas     map[string]*secAssoc  // opaque → SA
 	flows   map[*flow]struct{}
 	txs     map[string]*proxyTx // our Via branch → caller
-	fault   fault
+	fault   Fault
 	orphan  UserStats // failures not attributable to a user
 	closed  bool
 	wg      sync.WaitGroup
@@ -91,9 +91,18 @@ type flow struct {
 	sa  *secAssoc // guarded by Server.mu
 }
 
-type fault struct {
-	status    int // answer the next n REGISTERs with this status
-	remaining int
+// Fault makes labfe misbehave on purpose for reliability tests
+// (RELIABILITY.md F3, F4). It applies to REGISTERs before authentication
+// (the first of each sign-in), as a front end under load or restarting
+// would answer them.
+type Fault struct {
+	// Status answers with this final status (e.g. 503, 504) and an
+	// ms-diagnostics; 0 black-holes the REGISTER (no answer at all).
+	Status int
+	// RetryAfter adds Retry-After (whole seconds) when > 0.
+	RetryAfter time.Duration
+	// Count is how many REGISTERs to affect; < 0 until cleared.
+	Count int
 }
 
 // New validates cfg, prepares certificates (generating a test CA unless
@@ -128,7 +137,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if len(certPEM) == 0 {
 		// Certificates are checked by peers against their wall clock, not
 		// against an injected test clock.
-		pki, err := generatePKI(cfg.FQDN, time.Now())
+		pki, err := generatePKI(cfg.FQDN, time.Now(), cfg.RSACert)
 		if err != nil {
 			return nil, err
 		}
@@ -224,9 +233,14 @@ func (s *Server) Close() error {
 // InjectFault answers the next n REGISTERs (before authentication) with
 // status (e.g. 503, with Retry-After: 1 and an ms-diagnostics). n <= 0 clears.
 func (s *Server) InjectFault(status, n int) {
+	s.SetFault(Fault{Status: status, RetryAfter: time.Second, Count: max(n, 0)})
+}
+
+// SetFault installs f (a zero Fault clears it).
+func (s *Server) SetFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fault = fault{status: status, remaining: max(n, 0)}
+	s.fault = f
 }
 
 // CloseFlows closes every TLS flow of the user aor (all flows if aor is

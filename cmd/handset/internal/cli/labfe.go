@@ -27,6 +27,7 @@ type labfeOptions struct {
 	caOut, certFile, key  string
 	expiry, keepAlive, sa time.Duration
 	prov, mac             string
+	rsa                   bool
 }
 
 func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
@@ -43,6 +44,7 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.DurationVar(&o.expiry, "expiry", labfe.DefaultRegisterExpiry, "maximum registration expiry granted")
 	fs.DurationVar(&o.keepAlive, "keepalive", labfe.DefaultKeepAliveTimeout, "ms-keep-alive timeout told to clients (idle flows close after twice that)")
 	fs.DurationVar(&o.sa, "sa-lifetime", labfe.DefaultSALifetime, "security association lifetime (then clients must re-authenticate)")
+	fs.BoolVar(&o.rsa, "rsa", false, "generate an RSA-2048 server certificate like a real pool (default ECDSA P-256; RSA costs about 4x the server CPU per handshake)")
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
 	if err := fs.Parse(args); err != nil {
@@ -74,7 +76,7 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	var err error
 	cfg := labfe.Config{
 		Domain: o.domain, FQDN: o.fqdn, ListenAddr: o.listen,
-		RegisterExpiry: o.expiry, KeepAliveTimeout: o.keepAlive, SALifetime: o.sa,
+		RegisterExpiry: o.expiry, KeepAliveTimeout: o.keepAlive, SALifetime: o.sa, RSACert: o.rsa,
 	}
 	source := "built-in users (alice, bob)"
 	switch {
