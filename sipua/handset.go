@@ -45,6 +45,13 @@ func WithRand(r io.Reader) Option {
 	return func(h *Handset) error { h.rand = r; return nil }
 }
 
+// WithMessageText(false) leaves Event.Message empty in EventMessage events:
+// the load runner counts messages but need not pay for formatting and
+// redacting each one. Default true.
+func WithMessageText(on bool) Option {
+	return func(h *Handset) error { h.noText = !on; return nil }
+}
+
 // WithClock sets the time source for event stamps and NTLM timestamps.
 func WithClock(now func() time.Time) Option {
 	return func(h *Handset) error { h.now = now; return nil }
@@ -91,6 +98,7 @@ type Handset struct {
 	dialAddr string
 	resolver Resolver
 	auth     authenticator
+	noText   bool
 
 	epid, instance string
 	opaqueTok      string // ms-opaque of our Contact

@@ -436,3 +436,66 @@ func TestRedirect301(t *testing.T) {
 		t.Errorf("director saw %d REGISTERs, want 1", regs)
 	}
 }
+
+func TestCloseIdempotentAndFinal(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFakeFE(t, "pool.contoso.test")
+	h := newTestHandset(t, fe, testConfig(), "Passw0rd!", nil)
+	if err := h.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Register(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Register after Close = %v", err)
+	}
+	if err := h.Run(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Errorf("Run after Close = %v", err)
+	}
+	if h.State() != StateStopped {
+		t.Errorf("state = %v", h.State())
+	}
+}
+
+// TestCloseStopsRun: Close from another goroutine ends Run promptly.
+func TestCloseStopsRun(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFakeFE(t, "pool.contoso.test")
+	rec := newRecorder()
+	h := newTestHandset(t, fe, testConfig(), "Passw0rd!", rec)
+	done := make(chan error, 1)
+	go func() { done <- h.Run(context.Background()) }()
+	for ev := range rec.ch {
+		if ev.Kind == EventRegistered {
+			break
+		}
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+func TestMessageTextOff(t *testing.T) {
+	fe := startFakeFE(t, "pool.contoso.test")
+	rec := newRecorder()
+	h := newTestHandset(t, fe, testConfig(), "Passw0rd!", rec, WithMessageText(false))
+	if err := h.Register(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := rec.kinds(EventMessage)
+	if len(msgs) != 6 {
+		t.Errorf("%d message events, want 6", len(msgs))
+	}
+	for _, m := range msgs {
+		if m.Message != "" {
+			t.Fatalf("message text present")
+		}
+	}
+}

@@ -538,11 +538,14 @@ func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request
 
 // trace reports one SIP message, secrets redacted.
 func (h *Handset) trace(m sip.Message, out bool) {
-	if h.obs == nil && !h.log.Enabled(context.Background(), -8) {
+	if h.obs == nil {
 		return
 	}
-	text := Redact(m.String())
-	h.emit(Event{Kind: EventMessage, Message: text, Outgoing: out})
+	ev := Event{Kind: EventMessage, Outgoing: out}
+	if !h.noText {
+		ev.Message = Redact(m.String())
+	}
+	h.emit(ev)
 }
 
 // Redact hides secrets in a SIP message text: the gssapi-data of an
