@@ -614,3 +614,30 @@ func TestRSACert(t *testing.T) {
 	}
 	c.mustRegister("alice", pw)
 }
+
+// TestOversizedInputClosesFlow: RELIABILITY.md P4 caps (64 KiB per
+// message, sane Content-Length); other flows keep working.
+func TestOversizedInputClosesFlow(t *testing.T) {
+	fe := labfetest.Start(t)
+	keep := dial(t, fe, "bob@contoso.test", "2ebb6f264f")
+	keep.mustRegister("bob", pw)
+	for name, in := range map[string]string{
+		"64KiB header": "REGISTER sip:contoso.test SIP/2.0\r\nX-Big: " + strings.Repeat("a", 70<<10) + "\r\n\r\n",
+		"huge length":  "REGISTER sip:contoso.test SIP/2.0\r\nVia: v\r\nFrom: f\r\nTo: t\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nContent-Length: 9223372036854775807\r\n\r\n",
+		"neg length":   "REGISTER sip:contoso.test SIP/2.0\r\nVia: v\r\nFrom: f\r\nTo: t\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\nContent-Length: -5\r\n\r\n",
+	} {
+		c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+		go func() { _, _ = c.conn.Write([]byte(in)) }()
+		if m := c.read(); m != nil {
+			t.Errorf("%s: answered %d instead of closing", name, m.StatusCode)
+		}
+	}
+	m := keep.newRegister(3600)
+	keep.sign(m)
+	if r := keep.roundTrip(m); r.StatusCode != 200 {
+		t.Errorf("other flow affected: %d", r.StatusCode)
+	}
+	if got := fe.Stats().Unattributed.Malformed; got != 3 {
+		t.Errorf("malformed = %d", got)
+	}
+}
