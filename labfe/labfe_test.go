@@ -641,3 +641,12 @@ func TestOversizedInputClosesFlow(t *testing.T) {
 		t.Errorf("malformed = %d", got)
 	}
 }
+
+func TestChallengeDateIsGMT(t *testing.T) {
+	clk := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	fe := labfetest.Start(t, labfetest.WithServerOptions(labfe.WithClock(clk.Now)))
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	if got := c.roundTrip(c.newRegister(-1)).Value("Date"); got != "Wed, 04 Mar 2026 05:06:07 GMT" {
+		t.Errorf("Date = %q", got)
+	}
+}

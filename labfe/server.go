@@ -387,7 +387,7 @@ func (s *Server) challenge401(req *sipmsg.Message, diag string) *sipmsg.Message 
 	code, reason := s.challengeStatus()
 	r := s.response(req, code, reason)
 	r.Add(s.challengeHeader(), fmt.Sprintf(`NTLM realm="%s", targetname="%s", version=4`, realm, s.cfg.FQDN))
-	r.Add("Date", s.now().UTC().Format(time.RFC1123))
+	r.Add("Date", s.now().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")) // RFC 3261 §20.17: rfc1123-date in GMT
 	if diag != "" {
 		r.Add("ms-diagnostics", diag+`;source="`+s.cfg.FQDN+`"`)
 	}
