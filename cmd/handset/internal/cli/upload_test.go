@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,7 +80,14 @@ func expectedParams(d inband.Data) map[string]string {
 			if r.Internal {
 				flag = "1"
 			}
-			rules = append(rules, r.Pattern+"@"+r.Translation+"@"+flag)
+			pat := r.Pattern // the seed: a missing ^ or $ is added
+			if !strings.HasPrefix(pat, "^") {
+				pat = "^" + pat
+			}
+			if !strings.HasSuffix(pat, "$") {
+				pat += "$"
+			}
+			rules = append(rules, pat+"@"+r.Translation+"@"+flag)
 		}
 		p["dialplan.1.originaldigitmap"] = strings.Join(rules, "|")
 	}
@@ -107,7 +113,7 @@ func randomData(seed uint64) inband.Data {
 		for range 1 + r.IntN(6) {
 			dd := r.IntN(2) > 0
 			dp.Rules = append(dp.Rules, inband.Rule{
-				Pattern:       fmt.Sprintf(pick(`^(%d\d{3})$`, `^((%d1)|(%d2))$`, `^00(\d+)$`), r.IntN(9), r.IntN(9)),
+				Pattern:       strings.ReplaceAll(pick(`^(N\d{3})$`, `^((N1)|(N2))$`, `^00(\d+)$`, `(N\d{2})`, `^N$`), "N", strconv.Itoa(r.IntN(9))),
 				Translation:   pick("+1425555$1", "$1", "+$1", "+3512131$1"),
 				Internal:      r.IntN(2) > 0,
 				DeviceDialing: &dd,
