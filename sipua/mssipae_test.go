@@ -3,6 +3,7 @@ package sipua
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -118,4 +119,34 @@ func unquoted(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// FuzzRegistered200: whatever Expires, Contact and ms-keep-alive a
+// registrar sends, 200 OK processing never panics and never schedules a
+// non-positive expiry or keep-alive (that would loop against the pool).
+func FuzzRegistered200(f *testing.F) {
+	f.Add("3600", `<sip:127.0.0.1:5061;transport=tls>;expires=3600;+sip.instance="<urn:uuid:4233FD41-093B-5FD6-B5D2-651ED55969E6>";gruu="sip:alice@contoso.test;opaque=user:epid:x;gruu"`, "UAS; tcp=no; hop-hop=yes; end-end=no; timeout=300")
+	f.Add("-1", `<sip:a@b>;+sip.instance="<urn:uuid:4233FD41-093B-5FD6-B5D2-651ED55969E6>";expires=0`, "timeout=0")
+	f.Add("99999999999", `x`, "timeout=-5")
+	f.Fuzz(func(t *testing.T, expires, contact, keepAlive string) {
+		for _, s := range []string{expires, contact, keepAlive} {
+			if strings.ContainsAny(s, "\r\n") {
+				return
+			}
+		}
+		h, err := New(Config{AOR: "alice@contoso.test", Password: "x", Epid: "8248ca9ebb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := sip.NewResponse(200, "OK")
+		res.AppendHeader(sip.NewHeader("Expires", expires))
+		res.AppendHeader(sip.NewHeader("Contact", contact))
+		res.AppendHeader(sip.NewHeader("ms-keep-alive", keepAlive))
+		if err := h.registered(res, time.Now()); err != nil {
+			return
+		}
+		if h.reg.expires <= 0 || h.reg.keepAlive <= 0 {
+			t.Fatalf("expires %v keep-alive %v", h.reg.expires, h.reg.keepAlive)
+		}
+	})
 }

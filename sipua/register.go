@@ -241,13 +241,19 @@ func (h *Handset) registered(res *sip.Response, start time.Time) error {
 	if !found {
 		h.log.Warn("200 OK carries no Contact with our +sip.instance", "instance", h.instance)
 	}
+	// A registrar granting no time (or a garbled huge value) must not turn
+	// the re-REGISTER timer into a tight loop against the pool.
+	if info.expires <= 0 {
+		return &Error{Op: "register " + h.cfg.AOR, Class: OutcomeServerError, Why: "no expiry granted", Status: res.StatusCode}
+	}
+	info.expires = min(max(info.expires, time.Second), 24*time.Hour)
 	info.keepAlive = h.cfg.scale(h.cfg.KeepAliveInterval)
 	for _, hdr := range res.GetHeaders("ms-keep-alive") {
 		for _, p := range strings.Split(hdr.Value(), ";") {
 			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 			if strings.EqualFold(k, "timeout") {
 				if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
-					info.keepAlive = h.cfg.scale(time.Duration(n) * time.Second)
+					info.keepAlive = h.cfg.scale(time.Duration(min(n, 86400)) * time.Second)
 				}
 			}
 		}

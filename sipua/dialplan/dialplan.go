@@ -212,15 +212,15 @@ type Plan struct {
 
 // Compile runs the four steps on rules (in order) and the emergency
 // settings. It never fails: rules that break a limit are dropped, recorded
-// in Plan.Dropped and logged with DIALPLANERROR. log may be nil.
-func Compile(rules []Rule, em Emergency, log *slog.Logger) *Plan {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// in Plan.Dropped and logged with DIALPLANERROR. logger may be nil.
+func Compile(rules []Rule, em Emergency, logger *slog.Logger) *Plan {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Plan{}
 	drop := func(step int, rule string, err error) {
 		p.Dropped = append(p.Dropped, Dropped{Step: step, Rule: rule, Err: err})
-		log.LogAttrs(context.Background(), slog.LevelWarn, logToken+": rule dropped",
+		logger.LogAttrs(context.Background(), slog.LevelWarn, logToken+": rule dropped",
 			slog.Int("step", step), slog.String("rule", rule), slog.String("reason", err.Error()))
 	}
 
@@ -240,7 +240,7 @@ func Compile(rules []Rule, em Emergency, log *slog.Logger) *Plan {
 		drop(stepEmergency, r.String(), ErrTooLong)
 	}
 	all = all[:m]
-	log.LogAttrs(context.Background(), slog.LevelDebug, "dialplan: pre-processor input", slog.String("in", p.WithEmergency))
+	logger.LogAttrs(context.Background(), slog.LevelDebug, "dialplan: pre-processor input", slog.String("in", p.WithEmergency))
 
 	// Step 3: expand alternation; a rule that breaks the limits or does
 	// not fit is dropped alone.
@@ -291,7 +291,7 @@ func Compile(rules []Rule, em Emergency, log *slog.Logger) *Plan {
 		exps = append(exps, expanded{rule: r, src: i, pats: pats, res: res})
 	}
 	p.Expanded = eb.String()
-	log.LogAttrs(context.Background(), slog.LevelDebug, "dialplan: pre-processor output", slog.String("out", p.Expanded))
+	logger.LogAttrs(context.Background(), slog.LevelDebug, "dialplan: pre-processor output", slog.String("out", p.Expanded))
 
 	// Step 4: convert; the first rule that does not fit truncates the map.
 	var db strings.Builder
@@ -328,16 +328,16 @@ func Compile(rules []Rule, em Emergency, log *slog.Logger) *Plan {
 		}
 	}
 	p.DigitMap = db.String()
-	log.LogAttrs(context.Background(), slog.LevelDebug, "dialplan: conversion output", slog.String("digitmap", p.DigitMap))
+	logger.LogAttrs(context.Background(), slog.LevelDebug, "dialplan: conversion output", slog.String("digitmap", p.DigitMap))
 	return p
 }
 
 // FromParams compiles the plan held in handset parameters
 // (dialplan.1.originaldigitmap and the e911 dial string and mask).
-func FromParams(values map[string]string, log *slog.Logger) (*Plan, error) {
+func FromParams(values map[string]string, logger *slog.Logger) (*Plan, error) {
 	rules, err := ParseOriginal(values[ParamOriginal])
 	if err != nil {
 		return nil, fmt.Errorf("dialplan: %s: %w", ParamOriginal, err)
 	}
-	return Compile(rules, Emergency{DialString: values[ParamE911String], DialMask: values[ParamE911Mask]}, log), nil
+	return Compile(rules, Emergency{DialString: values[ParamE911String], DialMask: values[ParamE911Mask]}, logger), nil
 }
