@@ -650,3 +650,53 @@ func TestChallengeDateIsGMT(t *testing.T) {
 		t.Errorf("Date = %q", got)
 	}
 }
+
+// TestCancelAndNon2xxAck: CANCEL and the ACK to a 487 reach the callee
+// with the INVITE's branch, so its transaction layer can match them.
+func TestCancelAndNon2xxAck(t *testing.T) {
+	fe := labfetest.Start(t)
+	a := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	aGRUU := gruuOf(t, a.mustRegister("alice", pw))
+	b := dial(t, fe, "bob@contoso.test", "2ebb6f264f")
+	b.mustRegister("bob", pw)
+
+	inv := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>", "call-c", 1, aGRUU)
+	a.sign(inv)
+	a.send(inv)
+	in := b.read()
+	if in == nil || in.Method != "INVITE" {
+		t.Fatalf("bob INVITE: %+v", in)
+	}
+	invBranch := in.All("Via")[0]
+	b.send(answer(in, 180, "Ringing", "b1", ""))
+	if r := a.read(); r == nil || r.StatusCode != 180 {
+		t.Fatalf("alice 180: %+v", r)
+	}
+	cancel := request("CANCEL", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>", "call-c", 1, "")
+	cancel.Set("Via", inv.Value("Via"))
+	a.sign(cancel)
+	a.send(cancel)
+	cin := b.read()
+	if cin == nil || cin.Method != "CANCEL" || cin.All("Via")[0] != invBranch || b.verifyServer(cin) != nil {
+		t.Fatalf("bob CANCEL: %+v (INVITE Via %q)", cin, invBranch)
+	}
+	cok := answer(cin, 200, "OK", "b1", "")
+	b.sign(cok)
+	b.send(cok)
+	if r := a.read(); r == nil || r.StatusCode != 200 || r.Value("CSeq") != "1 CANCEL" || a.verifyServer(r) != nil {
+		t.Fatalf("alice 200 CANCEL: %+v", r)
+	}
+	term := answer(in, 487, "Request Terminated", "b1", "")
+	b.sign(term)
+	b.send(term)
+	if r := a.read(); r == nil || r.StatusCode != 487 || a.verifyServer(r) != nil {
+		t.Fatalf("alice 487: %+v", r)
+	}
+	ack := request("ACK", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>;tag=b1", "call-c", 1, "")
+	ack.Set("Via", inv.Value("Via"))
+	a.sign(ack)
+	a.send(ack)
+	if got := b.read(); got == nil || got.Method != "ACK" || got.All("Via")[0] != invBranch {
+		t.Fatalf("bob ACK: %+v", got)
+	}
+}

@@ -124,7 +124,17 @@ func (s *Server) forward(from *flow, dst *binding, req *sipmsg.Message, track bo
 	if dsa == nil {
 		return
 	}
-	branch := "z9hG4bK" + strings.ToLower(s.randHex(8))
+	callerBranch := viaBranch(req.Value("Via"))
+	ik := inviteKey{from, callerBranch}
+	s.mu.Lock()
+	branch, reuse := s.invites[ik]
+	if reuse && req.Method == "ACK" {
+		delete(s.invites, ik) // the ACK to a non-2xx ends the INVITE
+	}
+	s.mu.Unlock()
+	if !reuse || (req.Method != "ACK" && req.Method != "CANCEL") {
+		branch = "z9hG4bK" + strings.ToLower(s.randHex(8))
+	}
 	fwd := &sipmsg.Message{Method: req.Method, RequestURI: req.RequestURI, Body: req.Body}
 	fwd.Add("Via", "SIP/2.0/TLS "+s.cfg.FQDN+":5061;branch="+branch)
 	for _, h := range req.Headers {
@@ -140,7 +150,10 @@ func (s *Server) forward(from *flow, dst *binding, req *sipmsg.Message, track bo
 	}
 	if track {
 		s.mu.Lock()
-		s.txs[branch] = &proxyTx{caller: from, method: req.Method}
+		s.txs[branch+" "+req.Method] = &proxyTx{caller: from, method: req.Method, callerBranch: callerBranch}
+		if req.Method == "INVITE" && callerBranch != "" {
+			s.invites[ik] = branch
+		}
 		s.mu.Unlock()
 	}
 	s.sign(dsa, fwd)
@@ -157,7 +170,11 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 	if len(vias) < 2 {
 		return true // not a response to anything we sent: drop
 	}
-	branch := viaBranch(vias[0])
+	_, method, err := res.CSeq()
+	if err != nil {
+		return true
+	}
+	branch := viaBranch(vias[0]) + " " + method
 	s.mu.Lock()
 	tx := s.txs[branch]
 	sa := f.sa
@@ -210,6 +227,9 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 	s.mu.Lock()
 	if res.StatusCode >= 200 {
 		delete(s.txs, branch)
+		if tx.method == "INVITE" && res.StatusCode < 300 {
+			delete(s.invites, inviteKey{tx.caller, tx.callerBranch}) // a 2xx ACK is a new transaction
+		}
 	}
 	csa := tx.caller.sa
 	s.mu.Unlock()

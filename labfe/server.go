@@ -39,7 +39,8 @@ type Server struct {
 	pending map[string]*pending   // opaque → outstanding CHALLENGE
 	sas     map[string]*secAssoc  // opaque → SA
 	flows   map[*flow]struct{}
-	txs     map[string]*proxyTx // our Via branch → caller
+	txs     map[string]*proxyTx  // our Via branch + " " + CSeq method → caller
+	invites map[inviteKey]string // caller flow + its INVITE branch → our branch
 	fault   Fault
 	orphan  UserStats // failures not attributable to a user
 	closed  bool
@@ -80,8 +81,17 @@ type secAssoc struct {
 }
 
 type proxyTx struct {
-	caller *flow
-	method string
+	caller       *flow
+	method       string
+	callerBranch string
+}
+
+// inviteKey names an INVITE client transaction of a caller, so that its
+// CANCEL and non-2xx ACK go downstream with the INVITE's branch (RFC 3261
+// §9.1, §17.1.1.3) and the callee's transaction layer matches them.
+type inviteKey struct {
+	f      *flow
+	branch string
 }
 
 type flow struct {
@@ -123,7 +133,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		cfg: cfg, log: o.log, rand: &lockedReader{r: o.rand}, now: o.now,
 		users: map[string]*userState{}, byLogin: map[string]*userState{},
 		pending: map[string]*pending{}, sas: map[string]*secAssoc{},
-		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{},
+		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{}, invites: map[inviteKey]string{},
 	}
 	for _, u := range cfg.Users {
 		us := &userState{User: u, aor: u.AOR(), bindings: map[string]*binding{}}
@@ -313,6 +323,11 @@ func (s *Server) dropFlow(f *flow) {
 	for k, tx := range s.txs {
 		if tx.caller == f {
 			delete(s.txs, k)
+		}
+	}
+	for k := range s.invites {
+		if k.f == f {
+			delete(s.invites, k)
 		}
 	}
 }
