@@ -85,7 +85,7 @@ func runUploadCallServer(_ context.Context, env *Env, args []string) int {
 	}
 	// The phone compiles the plan as it stores it; do the same so that
 	// dropped rules are logged (DIALPLANERROR) when the file is written.
-	if _, err := dialplan.FromParams(st.params, env.Log); err != nil {
+	if _, err = dialplan.FromParams(st.params, env.Log); err != nil {
 		return fail(env, &UsageError{err})
 	}
 	out := configs.WriteCfg(st.params)

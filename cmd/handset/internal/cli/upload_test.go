@@ -194,7 +194,7 @@ func TestUploadCallServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	mb = bytes.Replace(mb, []byte(`CONFIG_FILES="`), []byte(`CONFIG_FILES="`+testMAC+`-upload-CallServer.cfg, `), 1)
-	if err := os.WriteFile(master, mb, 0o644); err != nil {
+	if err = os.WriteFile(master, mb, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	eff, _, err := configs.Boot(os.DirFS(dir), testMAC)
