@@ -214,3 +214,12 @@ func (s *Session) macWith(h *rc4.Cipher, msg []byte, seq uint32, sign []byte) []
 	clear(out[4:8])
 	return out
 }
+
+// SessionFromKey builds a session from a known exported session key and the
+// negotiated flags, as the client (client = true) or the server. It exists
+// for published signature vectors (protocols.md §4.7 gives only the key) and
+// for tests of code layered on Session; normal sessions come from
+// Authenticate, AuthenticateConnection and Accept.
+func SessionFromKey(flags Flags, exportedSessionKey []byte, client bool) *Session {
+	return newSession(flags, exportedSessionKey, client)
+}
