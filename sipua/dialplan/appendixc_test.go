@@ -190,6 +190,7 @@ func TestStep3Limits(t *testing.T) {
 		{"alternation in class is literal", "^([1|2])$", 1, nil},
 		{"escaped bar", `^(1\|2)$`, 1, nil},
 		{"unbalanced", "^((1|2)$", 0, ErrBadPattern},
+		{"non-capturing group", "^(?:1|2)(3)$", 2, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,6 +202,9 @@ func TestStep3Limits(t *testing.T) {
 				t.Fatalf("%d patterns %q, want %d", len(got), got, tt.n)
 			}
 		})
+	}
+	if got, _ := Expand("^(?:1|2)(3)$"); !cmp.Equal(got, []string{"^(?:1)(3)$", "^(?:2)(3)$"}) {
+		t.Fatalf("non-capturing: %q", got)
 	}
 	got, _ := Expand("^(1|2)(3|4)$")
 	if d := cmp.Diff([]string{"^(1)(3)$", "^(1)(4)$", "^(2)(3)$", "^(2)(4)$"}, got); d != "" {

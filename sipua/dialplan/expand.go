@@ -43,7 +43,11 @@ func expand(p string, from int) ([]string, error) {
 			if j < 0 {
 				return nil, fmt.Errorf("%w: unbalanced ( in %q", ErrBadPattern, p)
 			}
-			alts := splitTop(p[i+1 : j])
+			open, inner := "(", p[i+1:j]
+			if strings.HasPrefix(inner, "?:") { // non-capturing: keep it so
+				open, inner = "(?:", inner[2:] // $n numbering is unchanged
+			}
+			alts := splitTop(inner)
 			if len(alts) == 1 {
 				// No alternation at this level: skip the group if nothing
 				// inside alternates, otherwise look inside it.
@@ -64,7 +68,7 @@ func expand(p string, from int) ([]string, error) {
 				if len(a) > MaxAlternativeLen {
 					return nil, fmt.Errorf("%w: %q is %d", ErrAlternativeTooLong, a, len(a))
 				}
-				head := p[:i] + "(" + a + ")"
+				head := p[:i] + open + a + ")"
 				rest, err := expand(head+p[j+1:], len(head))
 				if err != nil {
 					return nil, err

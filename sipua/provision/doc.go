@@ -14,8 +14,9 @@
 //     EnhancedEmergencyServicesEnabled, EmergencyDialString,
 //     EmergencyDialMask (entries separated by ';'),
 //     EnhancedEmergencyServiceDisclaimer and LocationPolicyTagID. The e911
-//     parameters are emitted only when EnhancedEmergencyServicesEnabled is
-//     true: a policy with E911 off gives the phone no emergency plan.
+//     parameters and reg.1.lisdisclaimer are emitted only when
+//     EnhancedEmergencyServicesEnabled is true and a dial string is set; with
+//     E911 off the phone gets no emergency plan.
 //   - The dial plan travels in a provisionGroup named "locationProfile"
 //     holding an MS-SIPRE Appendix B LocationProfileDescription (namespace
 //     http://schemas.microsoft.com/2007/03/LocationProfileDescription: Name,
@@ -32,7 +33,7 @@
 //     DoNotSupportEncryption → 0, 0, 0; anything else (RequireEncryption)
 //     → 1, 1, 1 (SIPE treats unknown values as required).
 //   - dialplan.routing.emergency.1.value is the dial string followed by the
-//     mask entries, comma-separated.
+//     mask entries, comma-separated, without repeats.
 //   - The TURN server, user name and password (tcpIpApp.ice.turn.server,
 //     tcpIpApp.ice.username, tcpIpApp.ice.password) come from MRAS
 //     (sipua/mras, §8), not from this body; Params emits the seed's fixed

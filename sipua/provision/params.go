@@ -43,9 +43,10 @@ func (s *Settings) Params() map[string]string {
 		ds := strings.TrimSpace(l.DialString)
 		p[ParamE911DialString] = ds
 		p[ParamE911DialMask] = l.DialMask
-		routes := []string{ds}
+		routes, seen := []string{ds}, map[string]bool{ds: true}
 		for _, m := range strings.FieldsFunc(l.DialMask, func(r rune) bool { return r == ';' || r == ',' }) {
-			if m = strings.TrimSpace(m); m != "" {
+			if m = strings.TrimSpace(m); m != "" && !seen[m] {
+				seen[m] = true
 				routes = append(routes, m)
 			}
 		}

@@ -57,7 +57,7 @@ func expectedParams(d inband.Data) map[string]string {
 		p["dialplan.1.e911dialmask"] = e.DialMask
 		routes := e.DialString
 		for _, m := range strings.Split(e.DialMask, ";") {
-			if m != "" {
+			if m != "" && !strings.Contains(","+routes+",", ","+m+",") {
 				routes += "," + m
 			}
 		}
