@@ -92,8 +92,14 @@ func (h *Handset) Observe(ev sipua.Event) {
 	}
 }
 
-// failure buckets one failure; h.mu is held.
+// failure buckets one failure; h.mu is held. A sign-in cut short by the
+// run's own graceful stop (its context cancelled) is counted apart: it is
+// neither a logon attempt that failed nor a lost registration.
 func (h *Handset) failure(o sipua.Outcome, status int, reason string, err error) {
+	if errors.Is(err, context.Canceled) {
+		h.c.add(LogonsAborted, 1)
+		return
+	}
 	if reason == "" {
 		_, reason = sipua.Classify(err)
 	}

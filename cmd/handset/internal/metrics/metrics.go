@@ -40,6 +40,7 @@ const (
 	CallsAttempted                       // calls placed
 	CallsEstablished                     // calls answered (200 OK)
 	CallsFailed                          // calls that failed before or during setup
+	LogonsAborted                        // sign-ins interrupted by the graceful stop (not failures)
 	numCounters
 )
 
@@ -57,6 +58,7 @@ var counterNames = [numCounters]struct{ key, lss string }{
 	CallsAttempted:        {"calls_attempted", "Calls Attempted"},
 	CallsEstablished:      {"calls_established", "Calls Established"},
 	CallsFailed:           {"calls_failed", "Calls Failed"},
+	LogonsAborted:         {"logons_aborted", "Logons Aborted By Stop"},
 }
 
 // Key is the snake_case name used in CSV columns, JSON and Prometheus.

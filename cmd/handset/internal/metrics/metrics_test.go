@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,18 @@ func TestHandsetLifecycle(t *testing.T) {
 	}
 	if got := c.Snapshot().Failures[FailureKey{Kind: "logon", Outcome: sipua.OutcomeTransport, Reason: "unknown"}]; got != 1 {
 		t.Errorf("unclassified exit not bucketed: %v", c.Snapshot().Failures)
+	}
+}
+
+// TestAbortedByStop: a sign-in cut short by the graceful stop (context
+// cancelled) is not a failed logon.
+func TestAbortedByStop(t *testing.T) {
+	c := newCollector(t, 1)
+	err := fmt.Errorf("sipua: register: canceled: %w", context.Canceled)
+	c.Handset(0).Observe(sipua.Event{Kind: sipua.EventFailure, Outcome: sipua.OutcomeTimeout, Reason: "canceled", Err: err})
+	s := c.Snapshot()
+	if s.Counters[LogonsAborted] != 1 || s.Counters[FailedLogons] != 0 || s.Counters[LogonAttempts] != 0 || len(s.Failures) != 0 {
+		t.Errorf("counters %v failures %v", s.Counters, s.Failures)
 	}
 }
 
