@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/handset-dev/handset/labfe/inband"
 )
 
 // Defaults of Config; the values are those of a stock Lync 2013 pool.
@@ -56,6 +58,11 @@ type Config struct {
 	// labfe's default (an empty 200 OK; 501 for unknown methods). This is
 	// where labfe/inband's documents plug in.
 	Local func(LocalRequest) (LocalResponse, bool)
+
+	// InBand is the in-band provisioning data served to a self-SUBSCRIBE
+	// with Event vnd-microsoft-provisioning-v2 (protocols.md §7), in the
+	// 200 OK body; nil serves inband.Default().
+	InBand *inband.Data
 }
 
 func (c Config) withDefaults() Config {

@@ -700,3 +700,20 @@ func TestCancelAndNon2xxAck(t *testing.T) {
 		t.Fatalf("bob ACK: %+v", got)
 	}
 }
+
+func TestInBandProvisioning(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	sub := request("SUBSCRIBE", "sip:alice@contoso.test", "<sip:alice@contoso.test>;tag=p1", "<sip:alice@contoso.test>", "prov-1", 1, "")
+	sub.Add("Event", "vnd-microsoft-provisioning-v2")
+	sub.Add("Expires", "0")
+	c.sign(sub)
+	r := c.roundTrip(sub)
+	if r.StatusCode != 200 || c.verifyServer(r) != nil || r.Value("Content-Type") != "application/vnd-microsoft-roaming-provisioning-v2+xml" {
+		t.Fatalf("got %d %q", r.StatusCode, r.Value("Content-Type"))
+	}
+	if !strings.Contains(string(r.Body), "<provisionGroupList") || !strings.Contains(string(r.Body), "locationPolicy") {
+		t.Errorf("body %s", r.Body)
+	}
+}

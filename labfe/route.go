@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/handset-dev/handset/labfe/inband"
+
 	"github.com/handset-dev/handset/labfe/internal/sipmsg"
 )
 
@@ -69,9 +71,15 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	return true
 }
 
-// local answers requests the front end serves itself. In-band provisioning
-// documents come from labfe/inband later; until then SUBSCRIBE/SERVICE are
-// accepted with an empty 200 OK.
+// In-band provisioning (protocols.md §7).
+const (
+	provisioningEvent = "vnd-microsoft-provisioning-v2"
+	provisioningType  = "application/vnd-microsoft-roaming-provisioning-v2+xml"
+)
+
+// local answers requests the front end serves itself: Config.Local first,
+// then the provisioning-v2 self-SUBSCRIBE with labfe/inband's document;
+// other self-subscriptions and SERVICE get an empty 200 OK.
 func (s *Server) local(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	if s.cfg.Local != nil && req.Method != "ACK" {
 		lr, ok := s.cfg.Local(LocalRequest{User: sa.user.User, Method: req.Method, RequestURI: req.RequestURI,
@@ -103,6 +111,16 @@ func (s *Server) local(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 			exp = "3600"
 		}
 		r.Add("Expires", exp)
+		if ev := strings.TrimSpace(req.Value("Event")); strings.EqualFold(ev, provisioningEvent) && aorOf(req.RequestURI) == sa.user.aor {
+			// In-band provisioning answered in the 200 OK body (protocols.md §7.1).
+			data := inband.Default()
+			if s.cfg.InBand != nil {
+				data = *s.cfg.InBand
+			}
+			r.Add("Event", provisioningEvent)
+			r.Add("Content-Type", provisioningType)
+			r.Body = inband.Document(data, sa.user.aor)
+		}
 		return s.reply(f, sa, r)
 	case "SERVICE", "OPTIONS", "PUBLISH", "NOTIFY", "BYE", "INFO", "MESSAGE":
 		return s.reply(f, sa, s.response(req, 200, "OK"))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/handset-dev/handset/labfe"
+	"github.com/handset-dev/handset/labfe/inband"
 )
 
 func init() {
@@ -28,6 +29,7 @@ type labfeOptions struct {
 	expiry, keepAlive, sa time.Duration
 	prov, mac             string
 	rsa                   bool
+	inband                string
 }
 
 func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
@@ -45,6 +47,7 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.DurationVar(&o.keepAlive, "keepalive", labfe.DefaultKeepAliveTimeout, "ms-keep-alive timeout told to clients (idle flows close after twice that)")
 	fs.DurationVar(&o.sa, "sa-lifetime", labfe.DefaultSALifetime, "security association lifetime (then clients must re-authenticate)")
 	fs.BoolVar(&o.rsa, "rsa", false, "generate an RSA-2048 server certificate like a real pool (default ECDSA P-256; RSA costs about 4x the server CPU per handshake)")
+	fs.StringVar(&o.inband, "inband", "", "in-band provisioning data XML served to the provisioning-v2 SUBSCRIBE (default: the embedded set; see labfe/inband)")
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
 	if err := fs.Parse(args); err != nil {
@@ -106,6 +109,17 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 		if cfg.KeyPEM, err = os.ReadFile(o.key); err != nil {
 			return fail(env, &EnvError{fmt.Errorf("labfe: --key: %w", err)})
 		}
+	}
+	if o.inband != "" {
+		b, rerr := os.ReadFile(o.inband)
+		if rerr != nil {
+			return fail(env, &UsageError{fmt.Errorf("labfe: --inband: %w", rerr)})
+		}
+		d, lerr := inband.Load(b)
+		if lerr != nil {
+			return fail(env, &UsageError{fmt.Errorf("labfe: --inband %s: %w", o.inband, lerr)})
+		}
+		cfg.InBand = &d
 	}
 	srv, err := labfe.New(cfg, labfe.WithLogger(env.Log))
 	if err != nil {

@@ -20,6 +20,7 @@ func TestLabfeUsage(t *testing.T) {
 		{"labfe", "--users", "u.csv", "--generate", "3"},
 		{"labfe", "--users", filepath.Join(t.TempDir(), "missing.csv")},
 		{"labfe", "--bogus"},
+		{"labfe", "--inband", filepath.Join(t.TempDir(), "missing.xml")},
 	} {
 		var out, errb bytes.Buffer
 		if code := Main(t.Context(), args, &out, &errb); code != ExitUsage {
