@@ -449,12 +449,13 @@ func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) (string, erro
 	if gssapi != "" {
 		p.GssapiData, p.HasGssapi = gssapi, true
 	}
+	// The client signs requests and responses alike with Authorization
+	// (MS-SIPAE 3.2.5.2; SIPE's sign_outgoing_message does the same).
 	name := sa.family.Authorization()
 	switch mm := m.(type) {
 	case *sip.Request:
 		mm.RemoveHeader(name)
 	case *sip.Response:
-		name = sa.family.Info()
 		mm.RemoveHeader(name)
 	}
 	m.AppendHeader(sip.NewHeader(name, p.String()))
