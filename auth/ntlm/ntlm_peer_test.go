@@ -162,12 +162,12 @@ func TestGSSNTLMSSPAcceptsOurDatagramAuthenticate(t *testing.T) {
 	// Datagram MAC: gss-ntlmssp 1.2.0 verifies at SeqNum 0 only (peers.md).
 	msg := []byte("<NTLM><0a1b2c3d><1><SIP Communications Service><pool.contoso.test><callid><1><REGISTER><sip:alice@contoso.test><tag><sip:alice@contoso.test><><><><>")
 	p.send("VERIFY " + b64(msg) + " " + b64(s.MAC(msg, 0)))
-	if f := p.recv(); len(f) != 2 || f[1] != "0" {
-		t.Fatalf("gss-ntlmssp did not verify our MAC: %q", f)
+	if v := p.recv(); len(v) != 2 || v[1] != "0" {
+		t.Fatalf("gss-ntlmssp did not verify our MAC: %q", v)
 	}
 	p.send("VERIFY " + b64(append(bytes.Clone(msg), '!')) + " " + b64(s.MAC(msg, 0)))
-	if f := p.recv(); len(f) != 2 || f[1] == "0" {
-		t.Fatalf("gss-ntlmssp verified a tampered message: %q", f)
+	if v := p.recv(); len(v) != 2 || v[1] == "0" {
+		t.Fatalf("gss-ntlmssp verified a tampered message: %q", v)
 	}
 	// And its server-side signature verifies with our client session.
 	p.send("MIC " + b64(msg))
@@ -195,34 +195,43 @@ func TestGSSNTLMSSPRejectsWrongPassword(t *testing.T) {
 	}
 }
 
-// impacketAuthenticate runs impacket's client against chal and returns its
-// AUTHENTICATE, exported key and MAC over msg at seq.
-func impacketAuthenticate(t *testing.T, chal []byte, password string, seq uint32, msg []byte) (auth, key, mac []byte) {
+// impacketClient starts impacket's client in mode "datagram" or
+// "connection". In connection mode it first prints its NEGOTIATE.
+func impacketClient(t *testing.T, mode, password string, seq uint32, msg []byte) *linePeer {
 	t.Helper()
 	py := requirePython(t, "impacket", "Cryptodome")
-	cmd := exec.CommandContext(t.Context(), py, "testdata/peers/impacket_client.py", peerDomain, peerUser, password, fmt.Sprint(seq), b64(msg))
-	cmd.Stdin = strings.NewReader(b64(chal))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("impacket: %v\n%s", err, stderr.String())
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		k, v, _ := strings.Cut(line, " ")
-		switch k {
+	cmd := exec.CommandContext(t.Context(), py, "testdata/peers/impacket_client.py", mode, peerDomain, peerUser, password, fmt.Sprint(seq), b64(msg))
+	return startLinePeer(t, cmd)
+}
+
+// impacketFinish sends the CHALLENGE and reads AUTHENTICATE, exported key
+// and MAC.
+func impacketFinish(t *testing.T, p *linePeer, chal []byte) (auth, key, mac []byte) {
+	t.Helper()
+	p.send(b64(chal))
+	for range 3 {
+		f := p.recv()
+		if len(f) != 2 {
+			t.Fatalf("impacket output %q", f)
+		}
+		switch f[0] {
 		case "AUTH":
-			auth = unb64(t, v)
+			auth = unb64(t, f[1])
 		case "KEY":
-			key, _ = hex.DecodeString(v)
+			key, _ = hex.DecodeString(f[1])
 		case "MAC":
-			mac, _ = hex.DecodeString(v)
+			mac, _ = hex.DecodeString(f[1])
 		}
 	}
 	if auth == nil || len(key) != 16 || len(mac) != 16 {
-		t.Fatalf("impacket output: %q", out)
+		t.Fatalf("impacket output incomplete")
 	}
 	return auth, key, mac
+}
+
+func impacketAuthenticate(t *testing.T, chal []byte, password string, seq uint32, msg []byte) (auth, key, mac []byte) {
+	t.Helper()
+	return impacketFinish(t, impacketClient(t, "datagram", password, seq, msg), chal)
 }
 
 // TestAcceptorVerifiesImpacket: our labfe-side acceptor against an
@@ -334,6 +343,48 @@ func TestNTLMAuthConnectionOriented(t *testing.T) {
 			f = p.recv()
 			if len(f) != 2 || f[0] != "GK" || !bytes.Equal(unb64(t, f[1]), s.ExportedSessionKey()) {
 				t.Fatalf("session key: samba %q, ours %x", f, s.ExportedSessionKey())
+			}
+		})
+	}
+}
+
+// TestConnectionAcceptorVerifiesImpacket: our connection-oriented acceptor
+// (the web-services side) against impacket's client and its stream MAC.
+func TestConnectionAcceptorVerifiesImpacket(t *testing.T) {
+	msg := []byte("POST /CertProv/CertProvisioningService.svc")
+	cfg := labAcceptor(41)
+	cfg.Now = time.Now
+	lookup := func(d, u string) (string, bool) { return peerPass, d == peerDomain && u == peerUser }
+	for _, tc := range []struct {
+		name, password string
+		ok             bool
+	}{{"right password", peerPass, true}, {"wrong password", "WRONG", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := impacketClient(t, "connection", tc.password, 0, msg)
+			f := p.recv()
+			if len(f) != 2 || f[0] != "NEG" {
+				t.Fatalf("impacket NEGOTIATE: %q", f)
+			}
+			sc, chal, err := NewConnectionChallenge(cfg, unb64(t, f[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			auth, key, mac := impacketFinish(t, p, chal)
+			s, _, err := sc.Accept(auth, lookup)
+			if !tc.ok {
+				if !errors.Is(err, ErrAuthFailed) {
+					t.Fatalf("wrong password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("our acceptor refused impacket: %v", err)
+			}
+			if !bytes.Equal(s.ExportedSessionKey(), key) || s.Datagram() {
+				t.Fatalf("session: key ours %x impacket %x, datagram %v", s.ExportedSessionKey(), key, s.Datagram())
+			}
+			if err := s.VerifyMAC(msg, mac, 0); err != nil {
+				t.Fatalf("impacket's stream MAC: %v", err)
 			}
 		})
 	}

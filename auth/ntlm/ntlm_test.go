@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -345,4 +347,41 @@ func TestFiletime(t *testing.T) {
 	if filetime(time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)) != 0 {
 		t.Error("1601 is not FILETIME 0")
 	}
+}
+
+// TestPeerMessages parses messages captured from the real peers (the fuzz
+// seed corpus) and checks the fields the client depends on.
+func TestPeerMessages(t *testing.T) {
+	for _, name := range []string{"gss-ntlmssp-datagram", "samba-ntlm_auth"} {
+		b := readCorpus(t, "testdata/fuzz/FuzzParseChallenge/"+name)
+		ch, err := ParseChallenge(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		pairs, err := ParseAVPairs(ch.TargetInfo)
+		if err != nil || !hasAV(pairs, AvTimestamp) || !ch.Flags.Has(FlagExtendedSessionSecurity) {
+			t.Errorf("%s: flags %v, pairs %v, err %v", name, ch.Flags, pairs, err)
+		}
+	}
+	if _, err := ParseAuthenticate(readCorpus(t, "testdata/fuzz/FuzzParseAuthenticate/impacket-datagram")); err != nil {
+		t.Error(err)
+	}
+	if _, err := ParseNegotiate(readCorpus(t, "testdata/fuzz/FuzzParseNegotiate/impacket")); err != nil {
+		t.Error(err)
+	}
+}
+
+// readCorpus decodes a one-value "go test fuzz v1" file of \xNN bytes.
+func readCorpus(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, lit, _ := strings.Cut(string(raw), "[]byte(")
+	s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimSpace(lit), ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(s)
 }

@@ -219,10 +219,10 @@ func (sa *SA) Sign(f SignedFields) (Params, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	if _, err := io.ReadFull(r, rb[:]); err != nil {
+	if _, rerr := io.ReadFull(r, rb[:]); rerr != nil {
 		sa.mu.Unlock()
 		notify()
-		return Params{}, fmt.Errorf("sipae: sign: rand: %w", err)
+		return Params{}, fmt.Errorf("sipae: sign: rand: %w", rerr)
 	}
 	sa.num++
 	rnd := hex.EncodeToString(rb[:])
@@ -293,14 +293,14 @@ func (sa *SA) Verify(f SignedFields, p Params) error {
 	if f.TargetName == "" {
 		f.TargetName = cfg.TargetName
 	}
-	if err := mech.Verify(Buffer(cfg.Version, f), sig); err != nil {
-		return fmt.Errorf("sipae: verify %s num %d: %w", p.Scheme, n, err)
+	if verr := mech.Verify(Buffer(cfg.Version, f), sig); verr != nil {
+		return fmt.Errorf("sipae: verify %s num %d: %w", p.Scheme, n, verr)
 	}
 
 	sa.mu.Lock()
-	if err := sa.checkReplay(n); err != nil {
+	if rerr := sa.checkReplay(n); rerr != nil {
 		sa.mu.Unlock()
-		return err
+		return rerr
 	}
 	notify, err := sa.step(EventVerified)
 	sa.mu.Unlock()

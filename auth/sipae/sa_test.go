@@ -136,8 +136,8 @@ func TestSAExchange(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := server.Verify(req, wire); err != nil {
-					t.Fatalf("server verify %d: %v", i, err)
+				if verr := server.Verify(req, wire); verr != nil {
+					t.Fatalf("server verify %d: %v", i, verr)
 				}
 				resp, err := server.Sign(okFor(req))
 				if err != nil {
