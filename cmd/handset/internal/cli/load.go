@@ -412,6 +412,7 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	info := metrics.RunInfo{
 		Start: res.Start, End: res.End, Handsets: len(plan), Target: tgt.name, TimeScale: o.timeScale,
 		Equivalents: tgt.equiv, Notes: res.Notes, ActiveAtStop: res.ActiveAtStop,
+		Goroutines: res.Goroutines,
 	}
 	if o.shard.Count > 1 {
 		info.Shard = o.shard.String()

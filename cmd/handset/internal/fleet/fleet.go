@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"time"
 
@@ -124,8 +125,12 @@ type Result struct {
 	End          time.Time // every handset gone
 	Started      int       // handsets started
 	ActiveAtStop int64     // Active Endpoints when the drain began
-	Forced       int       // handsets closed after StopTimeout
-	Notes        []string
+	// Goroutines is the process's goroutine count when the drain began
+	// (PERFORMANCE.md §5: about one per idle handset, plus its
+	// connection reader; an embedded labfe adds one per flow).
+	Goroutines int
+	Forced     int // handsets closed after StopTimeout
+	Notes      []string
 }
 
 // New returns a runner for specs; col must have len(specs) handsets, and
@@ -207,6 +212,7 @@ pacing:
 
 	res.Stop = time.Now()
 	res.ActiveAtStop = r.col.Snapshot().ActiveEndpoints()
+	res.Goroutines = runtime.NumGoroutine()
 	r.log.Info("fleet: stopping", "started", res.Started, "active", res.ActiveAtStop)
 	hsCancel()
 	done := make(chan struct{})

@@ -223,7 +223,9 @@ type RunInfo struct {
 	// ActiveAtStop is Active Endpoints when the drain began (the final
 	// snapshot is taken after every handset un-REGISTERed).
 	ActiveAtStop int64
-	Notes        []string
+	// Goroutines is the process's goroutine count when the drain began.
+	Goroutines int
+	Notes      []string
 }
 
 // Summary is summary.json: what CI reads.
@@ -249,6 +251,7 @@ type Summary struct {
 	CallSetupMS   map[string]float64 `json:"call_setup_latency_ms"`
 	Failures      []SummaryFailure   `json:"failures"`
 	Criteria      []Result           `json:"criteria"`
+	Goroutines    int                `json:"goroutines_at_stop"`
 	Pass          bool               `json:"pass"`
 	Notes         []string           `json:"notes,omitempty"`
 }
@@ -278,6 +281,7 @@ func NewSummary(final Snapshot, info RunInfo, crit Criteria) Summary {
 	}
 	s.Totals["failures"] = final.FailureTotal()
 	s.Active.AtStop = info.ActiveAtStop
+	s.Goroutines = info.Goroutines
 	s.Active.Final = final.ActiveEndpoints()
 	s.Active.Peak = final.PeakActive
 	s.RegisteredPct = registeredPct(final, info.Handsets)
