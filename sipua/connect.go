@@ -137,7 +137,9 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	c.tc = conn
 	c.local = conn.LocalAddr().String()
 	// The canonical form is sipgo's pool key (IPv6 spellings vary).
-	c.dest = conn.RemoteAddr().String()
+	if ra, ok := conn.(interface{ RemoteAddr() net.Addr }); ok {
+		c.dest = ra.RemoteAddr().String()
+	}
 	h.log.Info("connected", "server", t.serverName, "addr", t.addr, "local", c.local)
 	h.mu.Lock()
 	if h.closed {
