@@ -80,11 +80,8 @@ func (s *Server) sendChallenge(f *flow, req *sipmsg.Message) bool {
 	s.mu.Lock()
 	// Bound the outstanding challenges per flow: a client that keeps asking
 	// gets only its latest one.
-	for k, p := range s.pending {
-		if p.flow == f {
-			delete(s.pending, k)
-		}
-	}
+	delete(s.pending, f.pending)
+	f.pending = opaque
 	s.pending[opaque] = &pending{chal: chal, flow: f, created: s.now()}
 	s.mu.Unlock()
 	code, reason := s.challengeStatus()
@@ -102,6 +99,7 @@ func (s *Server) acceptAuthenticate(f *flow, req *sipmsg.Message, a authParams) 
 	p := s.pending[opaque]
 	if p != nil && p.flow == f {
 		delete(s.pending, opaque) // single use: an AUTHENTICATE cannot be replayed
+		f.pending = ""
 	} else {
 		p = nil
 	}
@@ -201,7 +199,7 @@ func (s *Server) register(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	s.expireLocked(u, now)
 	if want == 0 || !hasContact {
 		if hasContact {
-			delete(u.bindings, epid)
+			unbindLocked(u, epid)
 			u.st.Unregistrations++
 		}
 	} else {
@@ -210,7 +208,8 @@ func (s *Server) register(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 			b = &binding{epid: epid, registered: now}
 			u.bindings[epid] = b
 		}
-		b.instance, b.contactURI, b.contactRaw, b.flow = instance, curi, contact, f
+		b.instance, b.contactURI, b.contactRaw = instance, curi, contact
+		bindLocked(u, b, f)
 		b.expires = now.Add(time.Duration(want) * time.Second)
 		b.gruuOpaque = "user:epid:" + gruuToken(instance, epid)
 		u.st.Registrations++
@@ -255,7 +254,7 @@ func gruuToken(instance, epid string) string {
 func (s *Server) expireLocked(u *userState, now time.Time) {
 	for k, b := range u.bindings {
 		if !now.Before(b.expires) {
-			delete(u.bindings, k)
+			unbindLocked(u, k)
 		}
 	}
 }

@@ -148,6 +148,7 @@ func (s *Server) forward(from *flow, dst *binding, req *sipmsg.Message, track bo
 	branch, reuse := s.invites[ik]
 	if reuse && req.Method == "ACK" {
 		delete(s.invites, ik) // the ACK to a non-2xx ends the INVITE
+		delete(from.invKeys, ik)
 	}
 	s.mu.Unlock()
 	if !reuse || (req.Method != "ACK" && req.Method != "CANCEL") {
@@ -168,9 +169,12 @@ func (s *Server) forward(from *flow, dst *binding, req *sipmsg.Message, track bo
 	}
 	if track {
 		s.mu.Lock()
-		s.txs[branch+" "+req.Method] = &proxyTx{caller: from, method: req.Method, callerBranch: callerBranch}
+		key := branch + " " + req.Method
+		s.txs[key] = &proxyTx{caller: from, method: req.Method, callerBranch: callerBranch}
+		from.txKeys[key] = struct{}{}
 		if req.Method == "INVITE" && callerBranch != "" {
 			s.invites[ik] = branch
+			from.invKeys[ik] = struct{}{}
 		}
 		s.mu.Unlock()
 	}
@@ -245,8 +249,11 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 	s.mu.Lock()
 	if res.StatusCode >= 200 {
 		delete(s.txs, branch)
+		delete(tx.caller.txKeys, branch)
 		if tx.method == "INVITE" && res.StatusCode < 300 {
-			delete(s.invites, inviteKey{tx.caller, tx.callerBranch}) // a 2xx ACK is a new transaction
+			ik := inviteKey{tx.caller, tx.callerBranch}
+			delete(s.invites, ik) // a 2xx ACK is a new transaction
+			delete(tx.caller.invKeys, ik)
 		}
 	}
 	csa := tx.caller.sa

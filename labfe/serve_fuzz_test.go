@@ -1,7 +1,6 @@
 package labfe
 
 import (
-	"bufio"
 	"io"
 	"net"
 	"testing"
@@ -27,7 +26,7 @@ func FuzzServeFlow(f *testing.F) {
 	f.Add([]byte("\r\n\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c1, c2 := net.Pipe()
-		fl := &flow{c: c1, r: bufio.NewReader(c1)}
+		fl := newFlow(c1)
 		s.mu.Lock()
 		s.flows[fl] = struct{}{}
 		s.wg.Add(1)

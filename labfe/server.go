@@ -98,7 +98,19 @@ type flow struct {
 	c   net.Conn
 	r   *bufio.Reader
 	wmu sync.Mutex
-	sa  *secAssoc // guarded by Server.mu
+
+	// Guarded by Server.mu; they index what dropFlow must forget, so a
+	// closing flow costs O(its own state), not O(all users).
+	sa       *secAssoc
+	pending  string // opaque of its outstanding CHALLENGE
+	bindings map[*binding]*userState
+	txKeys   map[string]struct{}
+	invKeys  map[inviteKey]struct{}
+}
+
+func newFlow(c net.Conn) *flow {
+	return &flow{c: c, r: bufio.NewReader(c), bindings: map[*binding]*userState{},
+		txKeys: map[string]struct{}{}, invKeys: map[inviteKey]struct{}{}}
 }
 
 // Fault makes labfe misbehave on purpose for reliability tests
@@ -205,7 +217,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			return fmt.Errorf("labfe: accept: %w", err)
 		}
 		tc := tls.Server(c, s.tlsConf)
-		f := &flow{c: tc, r: bufio.NewReader(tc)}
+		f := newFlow(tc)
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -303,32 +315,37 @@ func (s *Server) dropFlow(f *flow) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.flows, f)
-	for k, p := range s.pending {
-		if p.flow == f {
-			delete(s.pending, k)
+	delete(s.pending, f.pending)
+	if f.sa != nil {
+		delete(s.sas, f.sa.opaque)
+	}
+	for b, u := range f.bindings {
+		if u.bindings[b.epid] == b {
+			delete(u.bindings, b.epid)
 		}
 	}
-	for k, sa := range s.sas {
-		if sa.flow == f {
-			delete(s.sas, k)
-		}
+	for k := range f.txKeys {
+		delete(s.txs, k)
 	}
-	for _, u := range s.users {
-		for k, b := range u.bindings {
-			if b.flow == f {
-				delete(u.bindings, k)
-			}
-		}
+	for k := range f.invKeys {
+		delete(s.invites, k)
 	}
-	for k, tx := range s.txs {
-		if tx.caller == f {
-			delete(s.txs, k)
-		}
+}
+
+// bindLocked records that b now lives on f. s.mu must be held.
+func bindLocked(u *userState, b *binding, f *flow) {
+	if b.flow != nil && b.flow != f {
+		delete(b.flow.bindings, b)
 	}
-	for k := range s.invites {
-		if k.f == f {
-			delete(s.invites, k)
-		}
+	b.flow = f
+	f.bindings[b] = u
+}
+
+// unbindLocked removes u's binding for epid. s.mu must be held.
+func unbindLocked(u *userState, epid string) {
+	if b := u.bindings[epid]; b != nil {
+		delete(b.flow.bindings, b)
+		delete(u.bindings, epid)
 	}
 }
 
