@@ -207,3 +207,30 @@ func TestLoadEmbeddedFault(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestLoadProvAndUsers signs in the template handsets against a separate
+// labfe (--target with its CA), once from the provisioning directory and
+// once from the users CSV whose header names .cfg parameters.
+func TestLoadProvAndUsers(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	addr, ca, _ := startLabfeForCLI(t)
+	for name, args := range map[string][]string{
+		"prov":  {"--prov", "../../../../configs/templates/flat", "--mac-range", "0004f2000001+2"},
+		"users": {"--users", "../../../../configs/templates/users.csv", "--server-name", "pool.contoso.test", "--handsets", "2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			args = append([]string{"load", "--target", addr, "--ca", ca, "--rate", "20/s", "--duration", "1s", "--out", out,
+				"--pass", "registered>=100%"}, args...)
+			if code := Main(t.Context(), args, &stdout, &stderr); code != ExitOK {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+			}
+			r := readReport(t, out)
+			r.checkConsistent(t)
+			if r.sum.Totals["logons"] != 2 || r.sum.Totals["unregistrations"] != 2 {
+				t.Errorf("totals %v", r.sum.Totals)
+			}
+		})
+	}
+}
