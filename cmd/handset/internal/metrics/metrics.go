@@ -1,14 +1,3 @@
-// Package metrics counts what a `handset load` run does: sign-ins, failures
-// bucketed by outcome and reason (STYLE.md rule 6: the Reason field of an
-// event is the bucket, message text is never parsed), latency histograms with
-// explicit buckets, calls. It implements sipua.Observer per handset and
-// renders the results as the periodic stats.csv, handsets.csv, calls.csv,
-// summary.json, a live status line and Prometheus metrics.
-//
-// Counter names follow Microsoft's Lync Stress and Performance Tool
-// (LyncPerfTool) so Lync admins can read the reports: Active Endpoints, Logon
-// Attempts, Failed Logons, Endpoints Disconnected, Calls
-// Attempted/Established/Active and VoIP Pass Rate %.
 package metrics
 
 import (
