@@ -117,3 +117,26 @@ func FuzzAccept(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAVPairs: parse → marshal → parse gives the same list.
+func FuzzAVPairs(f *testing.F) {
+	_, chal, _, _, _ := seeds()
+	if m, err := ParseChallenge(chal); err == nil {
+		f.Add(m.TargetInfo)
+	}
+	f.Add([]byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pairs, err := ParseAVPairs(b)
+		if err != nil {
+			checkParseErr(t, err)
+			return
+		}
+		again, err := ParseAVPairs(MarshalAVPairs(pairs))
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		if diff := cmp.Diff(pairs, again); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+	})
+}

@@ -118,7 +118,9 @@ const maxHeader = 64 << 10
 // name=value pairs where value is a quoted string or a token (MS-SIPAE
 // 2.2.2, RFC 3261 25.1). Names are case-insensitive; unknown parameters are
 // skipped; a duplicate known parameter, a bad version or a control
-// character is an error.
+// character (which would allow header injection) is an error. Quoted
+// strings end at the next '"': RFC 3261 quoted-pair escapes are not
+// interpreted, since no MS-SIPAE value contains a quote.
 func Parse(value string) (Params, error) {
 	var p Params
 	perr := func(off int, reason string) (Params, error) {

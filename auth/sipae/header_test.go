@@ -166,3 +166,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzURIOf: the URI is always a piece of the header value, and never
+// carries the angle brackets or (without brackets) the parameters.
+func FuzzURIOf(f *testing.F) {
+	f.Add(`"Alice" <sip:alice@contoso.test>;tag=1`)
+	f.Add(`sip:user@host;tag=abc`)
+	f.Add(`<tel:+1555>, <sip:a@b>`)
+	f.Fuzz(func(t *testing.T, v string) {
+		u := URIOf(v)
+		if !strings.Contains(v, u) {
+			t.Fatalf("URIOf(%q) = %q is not part of the value", v, u)
+		}
+		if strings.Contains(v, "<") && strings.Contains(u, ">") ||
+			!strings.Contains(v, "<") && strings.Contains(u, ";") {
+			t.Fatalf("URIOf(%q) = %q", v, u)
+		}
+		sip, tel := PAIURIs(v)
+		if !strings.Contains(v, sip) || !strings.Contains(v, tel) {
+			t.Fatalf("PAIURIs(%q) = %q, %q", v, sip, tel)
+		}
+	})
+}
