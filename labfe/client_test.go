@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/handset-dev/handset/internal/testutil"
@@ -19,8 +18,17 @@ import (
 
 // client is a scripted handset that speaks to labfe over raw TLS, built on
 // the test-only NTLM initiator: it shares no code with sipua.
+// tb is the part of testing.TB the client needs, so that goroutines of a
+// concurrency test can run clients with their own failure recorder.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+	Cleanup(func())
+}
+
 type client struct {
-	t        testing.TB
+	t        tb
 	fe       *labfe.Server
 	conn     *tls.Conn
 	r        *bufio.Reader
@@ -45,7 +53,7 @@ func (c *client) authHeader() string {
 	return "Authorization"
 }
 
-func dial(t testing.TB, fe *labfe.Server, aor, epid string) *client {
+func dial(t tb, fe *labfe.Server, aor, epid string) *client {
 	t.Helper()
 	conn, err := tls.Dial("tcp", fe.Addr(), &tls.Config{RootCAs: fe.CAPool(), ServerName: "pool.contoso.test", MinVersion: tls.VersionTLS12})
 	if err != nil {

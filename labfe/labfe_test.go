@@ -2,6 +2,7 @@ package labfe_test
 
 import (
 	"crypto/rsa"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -715,5 +716,60 @@ func TestInBandProvisioning(t *testing.T) {
 	}
 	if !strings.Contains(string(r.Body), "<provisionGroupList") || !strings.Contains(string(r.Body), "locationPolicy") {
 		t.Errorf("body %s", r.Body)
+	}
+}
+
+// goTB runs a client in a plain goroutine: Fatalf records and ends that
+// goroutine only (runtime.Goexit), Cleanup funcs run at the end.
+type goTB struct {
+	mu       sync.Mutex
+	errs     []string
+	cleanups []func()
+}
+
+func (g *goTB) Helper() {}
+func (g *goTB) Fatalf(format string, args ...any) {
+	g.mu.Lock()
+	g.errs = append(g.errs, sprintf(format, args...))
+	g.mu.Unlock()
+	runtime.Goexit()
+}
+func (g *goTB) Fatal(args ...any) { g.Fatalf("%v", args...) }
+func (g *goTB) Cleanup(f func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cleanups = append(g.cleanups, f)
+}
+
+// TestConcurrentSignIns: many handsets sign in, re-register and exchange
+// MESSAGEs at once (race detector, lock order, counters).
+func TestConcurrentSignIns(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	const n = 60
+	users := labfe.GenerateUsers(n, "contoso.test")
+	fe := labfetest.Start(t, labfetest.WithUsers(users...))
+	g := &goTB{}
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Go(func() {
+			c := dial(g, fe, u.AOR(), sprintf("%010x", i))
+			c.mustRegister(u.UserID, u.Password.Reveal())
+			m := c.newRegister(3600)
+			c.sign(m)
+			if r := c.roundTrip(m); r.StatusCode != 200 {
+				g.Fatalf("%s re-REGISTER %d", u.AOR(), r.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	st := fe.Stats()
+	for _, f := range g.cleanups {
+		f()
+	}
+	if len(g.errs) > 0 {
+		t.Fatalf("%d failures, first: %s", len(g.errs), g.errs[0])
+	}
+	if st.Total.Registrations != 2*n || st.Total.ActiveBindings != n || st.Total.AuthFailures != 0 {
+		t.Errorf("stats %+v", st.Total)
 	}
 }
