@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 func TestStateMachineTable(t *testing.T) {
@@ -55,5 +56,18 @@ func TestClassify(t *testing.T) {
 	}
 	if o, _ := Classify(&ConfigError{Field: "AOR"}); o != OutcomeConfig {
 		t.Errorf("Classify(ConfigError) = %v", o)
+	}
+}
+
+func TestReRegisterMargin(t *testing.T) {
+	for _, tc := range []struct{ overlap, expires, want time.Duration }{
+		{30 * time.Second, time.Hour, 30 * time.Second},                  // SIPE: 30 s early
+		{60 * time.Second, 90 * time.Second, 45 * time.Second},           // overlap above half: half
+		{25 * time.Millisecond, 3 * time.Second, 750 * time.Millisecond}, // time-scaled: a quarter
+		{30 * time.Second, 20 * time.Second, 10 * time.Second},
+	} {
+		if got := reRegisterMargin(tc.overlap, tc.expires); got != tc.want {
+			t.Errorf("reRegisterMargin(%v, %v) = %v, want %v", tc.overlap, tc.expires, got, tc.want)
+		}
 	}
 }

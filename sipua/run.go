@@ -112,7 +112,7 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 		if sa == nil || c == nil {
 			return &Error{Op: "stay registered", Class: OutcomeTransport, Why: "connection lost"}
 		}
-		margin := min(h.cfg.scale(h.cfg.ReRegisterOverlap), info.expires/2)
+		margin := reRegisterMargin(h.cfg.scale(h.cfg.ReRegisterOverlap), info.expires)
 		reReg := time.NewTimer(time.Until(info.at.Add(info.expires - margin)))
 		saRefresh := time.NewTimer(time.Until(sa.deadline))
 		if !h.cfg.NoKeepAlive && info.keepAlive > 0 && info.keepAlive != kaEvery {
@@ -171,7 +171,8 @@ func (h *Handset) reRegister(ctx context.Context, c *connection, sa *secAssoc) e
 	if _, err := h.sign(req, sa, ""); err != nil {
 		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
 	}
-	h.setState(StateAuthenticating)
+	// A refresh keeps the binding: the handset stays Registered (metrics
+	// count it as active) unless the refresh fails.
 	res, err := h.roundTrip(ctx, c, req, sa)
 	if err != nil {
 		return err
@@ -274,4 +275,13 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 		srv.OnRequest(m, handle)
 	}
 	srv.OnNoRoute(handle)
+}
+
+// reRegisterMargin is how long before expiry to re-REGISTER: the configured
+// overlap, at most half the granted expiry (reg.x.server.y.expires.overlap
+// rule), but never less than a quarter of the expiry (up to 2 s), so that a
+// time-scaled run still leaves a round trip's worth of time.
+func reRegisterMargin(overlap, expires time.Duration) time.Duration {
+	m := min(overlap, expires/2)
+	return max(m, min(expires/4, 2*time.Second))
 }
