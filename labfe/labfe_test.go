@@ -773,3 +773,66 @@ func TestConcurrentSignIns(t *testing.T) {
 		t.Errorf("stats %+v", st.Total)
 	}
 }
+
+// TestEndpointIdentifiersConsistent: after REGISTER, requests on the flow
+// must carry this endpoint's epid, +sip.instance and GRUU (MS-SIPAE
+// 3.3.5.2), not another endpoint's or user's.
+func TestEndpointIdentifiersConsistent(t *testing.T) {
+	fe := labfetest.Start(t)
+	b := dial(t, fe, "bob@contoso.test", "2ebb6f264f")
+	bGRUU := gruuOf(t, b.mustRegister("bob", pw))
+	a := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	aGRUU := gruuOf(t, a.mustRegister("alice", pw))
+	for name, tc := range map[string]struct {
+		from, contact string
+		want          int
+	}{
+		"own ids":        {"<sip:alice@contoso.test>;tag=x;epid=8248ca9ebb", "<" + aGRUU + ">", 200},
+		"no ids":         {"<sip:alice@contoso.test>;tag=x", "", 200},
+		"other epid":     {"<sip:alice@contoso.test>;tag=x;epid=2ebb6f264f", "", 403},
+		"other instance": {"<sip:alice@contoso.test>;tag=x", `<sip:127.0.0.1>;+sip.instance="<urn:uuid:124841E4-264D-52E8-96C5-D22AA8CDC316>"`, 403},
+		"bob's gruu":     {"<sip:alice@contoso.test>;tag=x", "<" + bGRUU + ">", 403},
+		"forged gruu":    {"<sip:alice@contoso.test>;tag=x", "<sip:alice@contoso.test;opaque=user:epid:AAAA;gruu>", 403},
+	} {
+		m := request("SUBSCRIBE", "sip:alice@contoso.test", tc.from, "<sip:alice@contoso.test>", "id-"+name, 1, "")
+		if tc.contact != "" {
+			m.Add("Contact", tc.contact)
+		}
+		m.Add("Event", "vnd-microsoft-roaming-self")
+		a.sign(m)
+		r := a.roundTrip(m)
+		if r.StatusCode != tc.want {
+			t.Errorf("%s: %d %q, want %d", name, r.StatusCode, r.Value("ms-diagnostics"), tc.want)
+		}
+	}
+}
+
+// TestGRUURoutesToThatEndpoint: alice has two endpoints; a request to the
+// older one's GRUU reaches it, while her AOR reaches the newest.
+func TestGRUURoutesToThatEndpoint(t *testing.T) {
+	fe := labfetest.Start(t)
+	a1 := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	g1 := gruuOf(t, a1.mustRegister("alice", pw))
+	a2 := dial(t, fe, "alice@contoso.test", "0a0a0a0a0a")
+	r2 := a2.mustRegister("alice", pw)
+	if n := len(r2.All("Contact")); n != 2 {
+		t.Fatalf("200 OK lists %d contacts, want both endpoints", n)
+	}
+	b := dial(t, fe, "bob@contoso.test", "2ebb6f264f")
+	b.mustRegister("bob", pw)
+	for ruri, want := range map[string]*client{g1: a1, "sip:alice@contoso.test": a2} {
+		m := request("MESSAGE", ruri, "<sip:bob@contoso.test>;tag=b", "<sip:alice@contoso.test>", "g-"+ruri, 1, "")
+		b.sign(m)
+		b.send(m)
+		in := want.read()
+		if in == nil || in.Method != "MESSAGE" || in.RequestURI != ruri || want.verifyServer(in) != nil {
+			t.Fatalf("%s: %+v", ruri, in)
+		}
+		ok := answer(in, 200, "OK", "t", "")
+		want.sign(ok)
+		want.send(ok)
+		if r := b.read(); r == nil || r.StatusCode != 200 {
+			t.Fatalf("%s: bob got %+v", ruri, r)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 // target's own TLS flow, signed with the target's SA.
 func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	target := aorOf(req.RequestURI)
-	_, rp := sipmsg.NameAddr("<" + req.RequestURI + ">")
+	_, rp := sipmsg.NameAddr(req.RequestURI) // no <>: the URI's own parameters
 	now := s.now()
 	s.mu.Lock()
 	var dst *binding

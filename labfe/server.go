@@ -550,11 +550,60 @@ func (s *Server) handleRequest(f *flow, req *sipmsg.Message) bool {
 	if v != vOK {
 		return s.reject(f, req, sa, v)
 	}
-	fromURI, _ := sipmsg.NameAddr(req.Value("From"))
+	fromURI, fp := sipmsg.NameAddr(req.Value("From"))
 	if aorOf(fromURI) != sa.user.aor {
 		return s.reply(f, sa, s.failure(req, 403, "Forbidden", diagNotAuthorized))
 	}
+	if !s.consistent(f, sa, fp["epid"], req.Value("Contact")) {
+		s.count(sa.user, func(st *UserStats) { st.InstanceMismatches++ })
+		return s.reply(f, sa, s.failure(req, 403, "Forbidden", diagInstance))
+	}
 	return s.route(f, sa, req)
+}
+
+// consistent applies MS-SIPAE 3.3.5.2 to a request on a registered flow:
+// the endpoint identifiers it carries (From epid, Contact GRUU, Contact
+// +sip.instance) must all name this flow's registered endpoint of the
+// authenticated user. A flow with no binding yet (e.g. a SUBSCRIBE racing
+// the REGISTER) is not checked, and absent identifiers are fine.
+func (s *Server) consistent(f *flow, sa *secAssoc, epid, contact string) bool {
+	curi, cp := sipmsg.NameAddr(contact)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var mine []*binding
+	for b, u := range f.bindings {
+		if u == sa.user {
+			mine = append(mine, b)
+		}
+	}
+	if len(mine) == 0 {
+		return true
+	}
+	match := func(ok func(*binding) bool) bool {
+		for _, b := range mine {
+			if ok(b) {
+				return true
+			}
+		}
+		return false
+	}
+	if epid != "" && !match(func(b *binding) bool { return b.epid == epid }) {
+		return false
+	}
+	if v, ok := cp["+sip.instance"]; ok {
+		inst := instanceOf(v)
+		if !match(func(b *binding) bool { return b.instance == inst || instanceFromEpid(b.epid) == inst }) {
+			return false
+		}
+	}
+	if _, up := sipmsg.NameAddr(curi); curi != "" { // no <>: the URI's own parameters
+		if _, g := up["gruu"]; g {
+			if aorOf(curi) != sa.user.aor || !match(func(b *binding) bool { return b.gruuOpaque == up["opaque"] }) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // lockedReader serialises an injected rand source: flows run concurrently
