@@ -1,8 +1,13 @@
 package sipua
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +68,17 @@ func TestLoadConfigTemplates(t *testing.T) {
 	}
 	if _, err := LoadConfig(os.DirFS("../configs/templates/flat"), "not-a-mac"); err == nil {
 		t.Error("bad MAC accepted")
+	}
+}
+
+func TestConfigNeverPrintsPassword(t *testing.T) {
+	c := Config{AOR: "alice@contoso.test", Password: "Sup3rSecret"}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "config", c, "pw", c.Password)
+	js, _ := json.Marshal(c)
+	for _, s := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.Password), buf.String(), string(js)} {
+		if strings.Contains(s, "Sup3rSecret") {
+			t.Errorf("password leaked: %s", s)
+		}
 	}
 }
