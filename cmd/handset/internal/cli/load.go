@@ -62,6 +62,8 @@ type loadOptions struct {
 	// onEmbedded (tests) receives the embedded labfe once it serves, e.g.
 	// to inject faults midway.
 	onEmbedded func(*labfe.Server)
+	// onMetrics (tests) receives the bound --metrics address.
+	onMetrics func(addr string)
 }
 
 func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
@@ -380,9 +382,13 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() { stopBg(); wg.Wait() }()
 	if o.metricsAddr != "" {
-		srv, merr := serveMetrics(o.metricsAddr, col)
+		srv, bound, merr := serveMetrics(o.metricsAddr, col)
 		if merr != nil {
 			return 0, merr
+		}
+		log.Info("load: serving Prometheus metrics", "url", "http://"+bound+"/metrics")
+		if o.onMetrics != nil {
+			o.onMetrics(bound)
 		}
 		wg.Go(func() {
 			<-bgCtx.Done()
@@ -446,20 +452,20 @@ func calleeFunc(pattern string, plan []handsetPlan) func(int, *rand.Rand) string
 	}
 }
 
-func serveMetrics(addr string, col *metrics.Collector) (*http.Server, error) {
+func serveMetrics(addr string, col *metrics.Collector) (*http.Server, string, error) {
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(col.PrometheusCollector()); err != nil {
-		return nil, fmt.Errorf("load: metrics: %w", err)
+		return nil, "", fmt.Errorf("load: metrics: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, &EnvError{fmt.Errorf("load: --metrics %s: %w", addr, err)}
+		return nil, "", &EnvError{fmt.Errorf("load: --metrics %s: %w", addr, err)}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }() // stopped by Shutdown in runPlan
-	return srv, nil
+	return srv, ln.Addr().String(), nil
 }
 
 // outputs are the --out files; all nil without --out.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -232,5 +234,35 @@ func TestLoadProvAndUsers(t *testing.T) {
 				t.Errorf("totals %v", r.sum.Totals)
 			}
 		})
+	}
+}
+
+// TestLoadMetricsEndpoint scrapes --metrics during a run.
+func TestLoadMetricsEndpoint(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	env := &Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Log: discardLogger()}
+	o, err := parseLoadFlags(env, []string{"--handsets", "3", "--rate", "30/s", "--duration", "500ms", "--metrics", "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	o.onMetrics = func(addr string) {
+		res, gerr := http.Get("http://" + addr + "/metrics")
+		if gerr != nil {
+			t.Error(gerr)
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+	}
+	if code, err := load(t.Context(), env, o); err != nil || code != ExitOK {
+		t.Fatalf("exit %d %v\n%s", code, err, env.Stdout)
+	}
+	for _, want := range []string{"handset_logon_attempts_total 0", `handset_handsets{state="idle"} 3`,
+		"# TYPE handset_signin_duration_seconds histogram", `handset_signin_duration_seconds_bucket{le="0.005"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
 	}
 }

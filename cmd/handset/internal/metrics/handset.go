@@ -66,6 +66,7 @@ func (h *Handset) Observe(ev sipua.Event) {
 			return
 		}
 		h.registered = true
+		c.setActive(1)
 		h.n.logons++
 		c.add(LogonAttempts, 1)
 		c.add(Logons, 1)
@@ -77,7 +78,10 @@ func (h *Handset) Observe(ev sipua.Event) {
 	case sipua.EventFailure:
 		h.failure(ev.Outcome, ev.Status, ev.Reason, ev.Err)
 	case sipua.EventUnregistered:
-		h.registered = false
+		if h.registered {
+			h.registered = false
+			c.setActive(-1)
+		}
 		c.add(Unregistrations, 1)
 	case sipua.EventKeepAlive:
 		c.add(KeepAlives, 1)
@@ -124,6 +128,7 @@ func (h *Handset) failure(o sipua.Outcome, status int, reason string, err error)
 
 func (h *Handset) disconnect() {
 	h.registered = false
+	h.c.setActive(-1)
 	h.n.disconnects++
 	h.c.add(EndpointsDisconnected, 1)
 }
@@ -136,6 +141,10 @@ func (h *Handset) Exited(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.exited = true
+	if h.registered { // closed without an un-REGISTER (forced stop)
+		h.registered = false
+		h.c.setActive(-1)
+	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		return
 	}

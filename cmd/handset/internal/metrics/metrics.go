@@ -131,6 +131,7 @@ type Collector struct {
 
 	counters    [numCounters]atomic.Int64
 	states      [numStates]atomic.Int64 // handsets per sipua.State
+	active      atomic.Int64            // handsets signed in (a refresh in progress still counts)
 	peakActive  atomic.Int64
 	callsActive atomic.Int64
 	peakCalls   atomic.Int64
@@ -194,8 +195,12 @@ func (c *Collector) moveState(from, to sipua.State) {
 		return
 	}
 	c.states[from].Add(-1)
-	n := c.states[to].Add(1)
-	if to == sipua.StateRegistered {
+	c.states[to].Add(1)
+}
+
+// setActive moves the Active Endpoints gauge by d (±1).
+func (c *Collector) setActive(d int64) {
+	if n := c.active.Add(d); d > 0 {
 		storeMax(&c.peakActive, n)
 	}
 }
@@ -215,6 +220,7 @@ type Snapshot struct {
 	Time        time.Time
 	Counters    Counters
 	States      [numStates]int64 // gauge: handsets per sipua.State
+	Active      int64            // gauge: handsets signed in (Active Endpoints)
 	PeakActive  int64            // gauge: most handsets registered at once
 	CallsActive int64            // gauge
 	PeakCalls   int64            // gauge
@@ -223,8 +229,10 @@ type Snapshot struct {
 	Failures    map[FailureKey]int64
 }
 
-// ActiveEndpoints is the number of handsets registered at the snapshot.
-func (s Snapshot) ActiveEndpoints() int64 { return s.States[sipua.StateRegistered] }
+// ActiveEndpoints is the number of handsets signed in at the snapshot
+// (LyncPerfTool's Active Endpoints): from a successful sign-in until the
+// registration is lost or removed, including while it is being refreshed.
+func (s Snapshot) ActiveEndpoints() int64 { return s.Active }
 
 // FailureTotal sums the failure table.
 func (s Snapshot) FailureTotal() int64 {
@@ -292,6 +300,7 @@ func (c *Collector) Snapshot() Snapshot {
 	for i := range c.states {
 		s.States[i] = c.states[i].Load()
 	}
+	s.Active = c.active.Load()
 	s.PeakActive = c.peakActive.Load()
 	s.CallsActive = c.callsActive.Load()
 	s.PeakCalls = c.peakCalls.Load()
