@@ -20,7 +20,7 @@ const (
 	NSWSTEP   = "http://schemas.microsoft.com/windows/pki/2009/01/enrollment"
 
 	ActionGetAndPublishCert = "http://schemas.microsoft.com/OCS/AuthWebServices/GetAndPublishCert"
-	TokenTypeX509v3         = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+	TokenTypeX509v3         = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3" //nolint:gosec // a URI, not a credential
 	RequestTypeIssue        = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue"
 	ValueTypePKCS10         = "http://schemas.microsoft.com/OCS/AuthWebServices.xsd#PKCS10"
 	EncodingBase64          = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"

@@ -111,7 +111,7 @@ func TestOpenSSLServerKeyExport(t *testing.T) {
 			}
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
+			if err = cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { cancel(); _ = cmd.Wait() }()
@@ -121,7 +121,7 @@ func TestOpenSSLServerKeyExport(t *testing.T) {
 			addr := accept[strings.LastIndex(accept, ":")+1:]
 
 			var store certrenew.Store
-			if _, err := store.Swap(loadPair(t, "user")); err != nil {
+			if _, err = store.Swap(loadPair(t, "user")); err != nil {
 				t.Fatal(err)
 			}
 			c, err := NewClient(ClientConfig{ServerName: "fe.lab.test", RootCAs: pool(t, "ca"), Store: &store})
@@ -192,7 +192,7 @@ func TestOpenSSLClientKeyExport(t *testing.T) {
 			}
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
+			if err = cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { cancel(); _ = cmd.Wait() }()

@@ -84,7 +84,7 @@ func (p *pipe) exchange(in []byte) (out []byte, finished bool, err error) {
 		p.waiting = false
 		p.cond.Broadcast()
 	}
-	for !p.finished && !(p.waiting && len(p.in) == 0) {
+	for !p.finished && (!p.waiting || len(p.in) != 0) {
 		p.cond.Wait()
 	}
 	out, p.out = p.out, nil

@@ -154,20 +154,20 @@ func TestHandshakeAndSigning(t *testing.T) {
 			if len(sig) != 40 {
 				t.Errorf("signature %q: want 40 hex (HMAC-SHA1)", sig)
 			}
-			if err := sm.Verify(buf, sig); err != nil {
+			if err = sm.Verify(buf, sig); err != nil {
 				t.Errorf("server verify client signature: %v", err)
 			}
-			if err := sm.Verify(buf, string(bytes.ToLower([]byte(sig)))); err != nil {
+			if err = sm.Verify(buf, string(bytes.ToLower([]byte(sig)))); err != nil {
 				t.Errorf("lowercase hex must verify: %v", err)
 			}
-			if err := cm.Verify(buf, sig); !errors.Is(err, ErrBadSignature) {
+			if err = cm.Verify(buf, sig); !errors.Is(err, ErrBadSignature) {
 				t.Errorf("client key must not verify as server key: %v", err)
 			}
 			rsp, _ := sm.Sign(append(buf, "<200>"...))
-			if err := cm.Verify(append(buf, "<200>"...), rsp); err != nil {
+			if err = cm.Verify(append(buf, "<200>"...), rsp); err != nil {
 				t.Errorf("client verify server signature: %v", err)
 			}
-			if err := sm.Verify(append(buf, 'x'), sig); !errors.Is(err, ErrBadSignature) {
+			if err = sm.Verify(append(buf, 'x'), sig); !errors.Is(err, ErrBadSignature) {
 				t.Errorf("modified buffer verified: %v", err)
 			}
 			peer, err := s.PeerCertificate()

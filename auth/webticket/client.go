@@ -289,7 +289,7 @@ func (c *Client) Ticket(ctx context.Context) (*Ticket, error) {
 		return nil, err
 	}
 	rst := RST{To: port, AppliesTo: md.AuthURL, Entropy: make([]byte, 32)}
-	if _, err := io.ReadFull(c.rand, rst.Entropy); err != nil {
+	if _, err = io.ReadFull(c.rand, rst.Entropy); err != nil {
 		return nil, fmt.Errorf("webticket: entropy: %w", err)
 	}
 	if rst.MessageID, err = uuid(c.rand); err != nil {

@@ -23,12 +23,12 @@ const (
 	NSDSig    = "http://www.w3.org/2000/09/xmldsig#"
 
 	ActionIssue       = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue"
-	TokenTypeSAML11   = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1"
+	TokenTypeSAML11   = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1" //nolint:gosec // a URI, not a credential
 	RequestTypeIssue  = "http://schemas.xmlsoap.org/ws/2005/02/trust/Issue"
 	KeyTypeSymmetric  = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey"
 	ClaimsDialect     = "urn:component:Microsoft.Rtc.WebAuthentication.2010:authclaims"
 	ClaimURI          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/uri"
-	PasswordText      = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+	PasswordText      = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText" //nolint:gosec // a URI, not a credential
 	ValueTypeSAMLID   = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID"
 	AddressAnonymous  = "http://www.w3.org/2005/08/addressing/anonymous"
 	AlgExcC14N        = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -173,7 +173,7 @@ func ParseResponse(b []byte) (*Response, error) {
 	}
 	out.Assertion = bytes.TrimSpace([]byte(r.Token.Inner))
 	var a assertion
-	if err := xml.Unmarshal(out.Assertion, &a); err != nil || a.XMLName.Local != "Assertion" || a.ID == "" {
+	if xml.Unmarshal(out.Assertion, &a) != nil || a.XMLName.Local != "Assertion" || a.ID == "" {
 		return nil, fmt.Errorf("%w: no saml assertion with an AssertionID", errResponse)
 	}
 	out.AssertionID = a.ID

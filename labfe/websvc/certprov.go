@@ -170,7 +170,7 @@ func (s *Service) serveGetAndPublishCert(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	var env gapcEnvelope
-	if err := xml.Unmarshal(body, &env); err != nil || env.Body.Req == nil {
+	if xml.Unmarshal(body, &env) != nil || env.Body.Req == nil {
 		s.fault(w, r, http.StatusBadRequest, diagBadRequest, "not a GetAndPublishCert request")
 		return
 	}

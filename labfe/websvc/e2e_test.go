@@ -164,13 +164,13 @@ func TestPINToTLSDSK(t *testing.T) {
 		t.Fatal(err)
 	}
 	for done := false; !done; {
-		in, err := tlsdsk.DecodeGSSAPIData(tlsdsk.EncodeGSSAPIData(flight))
-		if err != nil {
-			t.Fatal(err)
+		in, derr := tlsdsk.DecodeGSSAPIData(tlsdsk.EncodeGSSAPIData(flight))
+		if derr != nil {
+			t.Fatal(derr)
 		}
-		back, _, err := s.Step(in)
-		if err != nil {
-			t.Fatalf("server: %v", err)
+		back, _, serr := s.Step(in)
+		if serr != nil {
+			t.Fatalf("server: %v", serr)
 		}
 		if flight, done, err = c.Step(back); err != nil {
 			t.Fatalf("client: %v", err)

@@ -18,10 +18,10 @@ const (
 	nsSAML       = "urn:oasis:names:tc:SAML:1.0:assertion"
 	nsAuthWS     = "http://schemas.microsoft.com/OCS/AuthWebServices/"
 	nsWSTEP      = "http://schemas.microsoft.com/windows/pki/2009/01/enrollment"
-	tokenSAML11  = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1"
-	tokenX509v3  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+	tokenSAML11  = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.1#SAMLV1.1"              //nolint:gosec // a URI, not a credential
+	tokenX509v3  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3" //nolint:gosec // a URI, not a credential
 	keySymmetric = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey"
-	passwordText = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+	passwordText = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText" //nolint:gosec // a URI, not a credential
 	valuePKCS10  = "http://schemas.microsoft.com/OCS/AuthWebServices.xsd#PKCS10"
 	valueSAMLID  = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID"
 	algExcC14N   = "http://www.w3.org/2001/10/xml-exc-c14n#"
