@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -183,4 +184,19 @@ func checkFDs(t *testing.T) {
 			t.Errorf("open files: %d before, %d after", before, after)
 		}
 	})
+}
+
+func TestLoadFlagsRamp(t *testing.T) {
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard}
+	o, err := parseLoadFlags(env, []string{"--ramp", "10s", "--handsets", "100"})
+	if err != nil || o.rate != 0 || o.ramp != 10*time.Second {
+		t.Errorf("--ramp alone: rate %v ramp %v err %v", o.rate, o.ramp, err)
+	}
+	o, err = parseLoadFlags(env, []string{"--ramp", "10s", "--rate", "1/s"})
+	if err != nil || o.rate != 1 {
+		t.Errorf("--ramp with --rate: rate %v err %v", o.rate, err)
+	}
+	if o.pass == nil || o.shard.Count != 1 {
+		t.Errorf("defaults: pass %v shard %v", o.pass, o.shard)
+	}
 }

@@ -267,3 +267,30 @@ func TestPrometheus(t *testing.T) {
 		}
 	}
 }
+
+// TestRecorderStatusLine: on a TTY each period redraws one line in place.
+func TestRecorderStatusLine(t *testing.T) {
+	c := newCollector(t, 1)
+	var status, stats bytes.Buffer
+	r, err := NewRecorder(c, RecorderConfig{Start: time.Unix(1e9-5, 0), Stats: &stats, Status: &status})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Handset(0).Observe(sipua.Event{Kind: sipua.EventRegistered, Latency: 30 * time.Millisecond})
+	if err := r.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	want := "\r\x1b[K     5s  active 1  logons 1/1  failed 0  disconnected 0  calls 0/0 active 0  signin p95 49ms"
+	if got := status.String(); got != want+want+"\n" {
+		t.Errorf("status %q", got)
+	}
+	if err := r.Tick(); !errors.Is(err, errRecorderDone) {
+		t.Errorf("tick after finish: %v", err)
+	}
+	if n := strings.Count(stats.String(), "\n"); n != 3 {
+		t.Errorf("stats.csv has %d lines:\n%s", n, stats.String())
+	}
+}
