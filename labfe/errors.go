@@ -7,6 +7,6 @@ var (
 	ErrConfig = errors.New("labfe: bad config")
 	// ErrUsersCSV reports a malformed users CSV.
 	ErrUsersCSV = errors.New("labfe: bad users csv")
-	// ErrClosed is returned by Serve after Close.
+	// ErrClosed is returned by Serve called on a server already closed.
 	ErrClosed = errors.New("labfe: server closed")
 )

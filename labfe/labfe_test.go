@@ -2,6 +2,7 @@ package labfe_test
 
 import (
 	"crypto/rsa"
+	"errors"
 	"runtime"
 	"strings"
 	"sync"
@@ -834,5 +835,21 @@ func TestGRUURoutesToThatEndpoint(t *testing.T) {
 		if r := b.read(); r == nil || r.StatusCode != 200 {
 			t.Fatalf("%s: bob got %+v", ruri, r)
 		}
+	}
+}
+
+func TestServeAfterClose(t *testing.T) {
+	fe, err := labfe.New(labfe.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fe.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fe.Serve(t.Context()); !errors.Is(err, labfe.ErrClosed) {
+		t.Errorf("Serve after Close = %v", err)
+	}
+	if err := fe.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
 	}
 }

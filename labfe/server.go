@@ -196,8 +196,15 @@ func (s *Server) CAPool() *x509.CertPool {
 }
 
 // Serve accepts TLS flows until ctx is done or Close is called; it then
-// closes the server and returns nil. Any other accept failure is returned.
+// closes the server and returns nil. Any other accept failure is returned;
+// Serve on a closed server returns ErrClosed.
 func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
 	for {

@@ -3,7 +3,6 @@ package labfetest
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/handset-dev/handset/labfe"
@@ -47,7 +46,7 @@ func Start(t testing.TB, opts ...Option) *labfe.Server {
 	go func() { done <- s.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := s.Close(); err != nil && !errors.Is(err, labfe.ErrClosed) {
+		if err := s.Close(); err != nil {
 			t.Errorf("labfetest: close: %v", err)
 		}
 		if err := <-done; err != nil {
