@@ -33,11 +33,26 @@ func (h *Handset) Register(ctx context.Context) error {
 		return err
 	}
 	defer h.runWG.Done()
+	if err := h.signIn(ctx); err != nil {
+		h.disconnect()
+		if h.stopped(ctx) {
+			// Cancelled or closed mid-sign-in: a stop, not a failure to count.
+			h.setState(StateStopped)
+			return err
+		}
+		return h.fail(err)
+	}
+	return nil
+}
+
+// signIn connects and authenticates, following redirects; the caller
+// reports failures.
+func (h *Handset) signIn(ctx context.Context) error {
 	start := time.Now()
 	for redirects := 0; ; redirects++ {
 		c, err := h.connect(ctx)
 		if err != nil {
-			return h.fail(err)
+			return err
 		}
 		err = h.authenticate(ctx, c, start)
 		var rd *redirectError
@@ -48,11 +63,7 @@ func (h *Handset) Register(ctx context.Context) error {
 			h.mu.Unlock()
 			continue
 		}
-		if err != nil {
-			h.disconnect()
-			return h.fail(err)
-		}
-		return nil
+		return err
 	}
 }
 

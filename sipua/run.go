@@ -49,6 +49,10 @@ func (h *Handset) Run(ctx context.Context) error {
 		err = h.stayRegistered(ctx)
 		if err != nil {
 			h.disconnect()
+			if h.stopped(ctx) {
+				h.setState(StateStopped)
+				return nil
+			}
 			_ = h.fail(err)
 		}
 	}
@@ -60,6 +64,9 @@ func (h *Handset) stopped(ctx context.Context) bool {
 
 // shutdown un-REGISTERs with a bounded grace period.
 func (h *Handset) shutdown() {
+	if h.isClosed() {
+		return // Close does not un-REGISTER
+	}
 	gctx, cancel := context.WithTimeout(context.Background(), h.cfg.UnregisterGrace)
 	defer cancel()
 	if err := h.Unregister(gctx); err != nil {
@@ -191,7 +198,7 @@ func (h *Handset) reRegister(ctx context.Context, c *connection, sa *secAssoc) e
 			h.target = rd.to
 			h.mu.Unlock()
 			h.step("server redirected us to %s (301); reconnecting there", rd.to.addr)
-			return h.Register(ctx)
+			return h.signIn(ctx)
 		}
 		return rerr
 	default:
