@@ -1,25 +1,55 @@
 // Package labfe is the lab front end: a strict simulator of a Lync Server
 // 2013 front end for sign-in, used as the embedded default target of
-// `handset labfe` and as the test peer for Lync-only behaviour.
+// `handset labfe` and `handset load`, and as the test peer for Lync-only
+// behaviour (labfetest.Start gives a test one in a call).
+//
+// Use: New(cfg) validates the config, generates a test CA and server
+// certificate unless given one, and binds the TLS listener (Addr is known
+// at once); Serve(ctx) accepts flows until ctx ends or Close is called;
+// Close closes every flow and waits for every goroutine. Stats returns
+// per-user counters; SetFault / InjectFault and CloseFlows misbehave on
+// purpose for reliability tests.
 //
 // It enforces what a real front end enforces (protocols.md §14):
 //
 //   - NTLM over SIP per MS-SIPAE 3.3 (connectionless NTLMv2, no NEGOTIATE):
-//     first 401 offers `NTLM realm, targetname, version=4`, the second 401
-//     carries opaque + gssapi-data CHALLENGE, the AUTHENTICATE is verified
-//     against the user's password (a wrong password is never accepted);
-//   - every request after the security association (SA) exists is signed by
-//     the client (MS-SIPAE 3.2.5.2 buffer, protocol version 4) and verified;
-//     cnum must strictly increase per SA (a replay is rejected);
-//   - everything labfe sends is signed once the SA exists, except what
-//     MS-SIPAE lets go unsigned (provisional 1xx responses);
-//   - the +sip.instance of the Contact must be derived from the From epid
-//     (MS-SIPAE 3.3.5.2, derivation in protocols.md §1.3);
-//   - registrar bindings with expiry, GRUUs, ms-keep-alive, and routing of
-//     requests between registered handsets over their own TLS flows.
+//     the first 401 offers `NTLM realm, targetname, version=4` (plus a Date
+//     header for skew detection), the second carries opaque + gssapi-data
+//     CHALLENGE, and the AUTHENTICATE is verified against the user's
+//     password. A wrong password, unknown account or NTLMv1 is never
+//     accepted; a CHALLENGE is single use and bound to its TLS flow.
+//   - Every client message after the security association (SA) exists is
+//     signed (MS-SIPAE 3.2.5.2 buffer, version 4; NTLM SeqNum 100) and
+//     verified; cnum must strictly increase per SA (replays are refused); an
+//     SA is bound to its flow and forgotten after Config.SALifetime.
+//   - Everything labfe sends once an SA exists is signed with
+//     Authentication-Info, except what MS-SIPAE lets go unsigned:
+//     provisional 1xx responses and the 401s of the handshake itself.
+//   - Endpoint identifiers must agree (MS-SIPAE 3.3.5.2): the REGISTER's
+//     +sip.instance must be derived from its From epid (protocols.md §1.3),
+//     and later requests on the flow may only carry that endpoint's epid,
+//     +sip.instance and GRUU.
+//   - Registrar: bindings per (AOR, epid) with expiry, living on their TLS
+//     flow (a closed flow drops them); the 200 OK lists every binding of the
+//     AOR with ;expires, +sip.instance and gruu, plus Expires, ms-keep-alive,
+//     Allow-Events, Supported and Server: RTC/5.0. A flow idle for twice the
+//     ms-keep-alive timeout is closed.
+//   - Routing between registered handsets over their own flows, by AOR
+//     (newest binding), GRUU or Contact URI, re-signed per hop with each
+//     side's SA; CANCEL and non-2xx ACK keep the INVITE's branch.
+//   - Requests to the user itself or the domain are served locally: the
+//     vnd-microsoft-provisioning-v2 self-SUBSCRIBE gets labfe/inband's
+//     document in its 200 OK; Config.Local can answer anything else.
 //
-// Failures carry an ms-diagnostics header. The codes labfe uses (see
-// diagnostics.go) follow the ones Lync prints where public traces show them
-// (1000 "Final handshake failed", 4000 identity, 1003 user not found, 15 for
-// unreachable endpoints) and otherwise are labfe's own documented choice.
+// Failures carry an ms-diagnostics header; the codes are listed in
+// diagnostics.go. Where public Lync traces show a code for the situation
+// labfe uses it (1000 "Final handshake failed", 4000 identity, 1003 user
+// not found); the others are labfe's documented choice. A bad signature
+// gets 403 and the flow is closed (the peer is not trusted any more); a
+// replayed cnum gets 403 and the flow stays.
+//
+// labfe shares no code with the handset's client (STYLE.md §3.2): its NTLM
+// acceptor (internal/ntlmsrv), SIP codec (internal/sipmsg) and signature
+// buffer are its own, pinned to the MS-NLMP and MS-SIPAE vectors and
+// cross-checked against auth/ntlm in both directions.
 package labfe
