@@ -29,20 +29,29 @@
 //
 // crypto/tls has no sans-I/O API, so each pump runs crypto/tls over an
 // in-memory net.Conn in a goroutine it owns (started by the first Step,
-// ended by the handshake or by Close). Keys come from
-// ConnectionState.ExportKeyingMaterial("client EAP encryption", nil, 128):
-// for TLS 1.0-1.2 with no context that is exactly PRF(master_secret, label,
-// client_random ‖ server_random) of MS-SIPAE 3.2.5.1 (RFC 5705 = RFC 5216).
-// The client key is bytes 64..95, the server key bytes 96..127; signatures
-// are HMAC-SHA1 (40 hex) or HMAC-MD5 (32 hex) by the suite's MAC
-// ([SuiteMAC]). Go allows that export on TLS ≤ 1.2 only when Extended Master
-// Secret (RFC 7627) was negotiated. Go offers and accepts EMS, and OpenSSL
-// negotiates it, so handset↔labfe and handset↔OpenSSL work and the keys
-// agree byte for byte with `openssl s_server/s_client -keymatexport "client
-// EAP encryption" -keymatexportlen 128` (openssl_peer_test.go). A peer that
-// does not negotiate EMS (an unpatched Schannel) fails with a clear error;
-// we do not set the process-wide GODEBUG tlsunsafeekm=1. TLS 1.3 is refused:
-// its exporter is not the PRF MS-SIPAE names.
+// ended by the handshake or by Close). The key material is
+// PRF(master_secret, "client EAP encryption", client_random ‖
+// server_random), 128 bytes (MS-SIPAE 3.2.5.1; RFC 5705 = RFC 5216). The
+// client key is bytes 64..95, the server key bytes 96..127; signatures are
+// HMAC-SHA1 (40 hex) or HMAC-MD5 (32 hex) by the suite's MAC ([SuiteMAC]).
+//
+//  1. When Extended Master Secret (RFC 7627) was negotiated, the pump asks
+//     ConnectionState.ExportKeyingMaterial(label, nil, 128), which for TLS
+//     1.0-1.2 with no context is exactly that PRF. Go always offers and
+//     accepts EMS, so handset↔labfe and handset↔OpenSSL take this path.
+//  2. Without EMS (a front end whose Schannel predates RFC 7627) Go refuses
+//     the export. Rather than setting the process-wide GODEBUG
+//     tlsunsafeekm=1, the pump computes the PRF itself (RFC 2246 §5
+//     MD5⊕SHA-1 for TLS 1.0/1.1, RFC 5246 §5 P_SHA256 for 1.2) over the
+//     master secret that crypto/tls hands to tls.Config.KeyLogWriter (kept
+//     in memory, never written anywhere) and the ServerHello.random read
+//     from the plaintext hello record.
+//
+// Both paths agree byte for byte with `openssl s_server/s_client
+// -keymatexport "client EAP encryption" -keymatexportlen 128`, with and
+// without EMS (openssl_peer_test.go), and with each other on every Go↔Go
+// handshake (pump_test.go). TLS 1.3 is refused: its exporter is not the PRF
+// MS-SIPAE names.
 //
 // Differences from SIPE's ClientHello (§5.2): Go sends extensions (EMS,
 // renegotiation info, SNI) and implements no MD5 suites; the default suites

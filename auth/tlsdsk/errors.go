@@ -21,7 +21,7 @@ var (
 	// ErrClosed means the pump was closed.
 	ErrClosed = errors.New("tlsdsk: closed")
 
-	errNoEMS        = errors.New("extended master secret not negotiated and no master secret captured")
+	errNoEMS        = errors.New("no extended master secret and no captured master secret")
 	errSuite        = errors.New("cipher suite has no MD5 or SHA-1 MAC")
 	errVersion      = errors.New("TLS-DSK needs TLS 1.0-1.2")
 	errEmptyStep    = errors.New("tlsdsk: server step needs the client's flight")

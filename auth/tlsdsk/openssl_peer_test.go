@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -92,14 +94,28 @@ func wantKeys(t *testing.T, line string, k Keys) {
 
 func TestOpenSSLServerKeyExport(t *testing.T) {
 	bin := testutil.RequirePeer(t, "openssl")
-	for _, cipher := range []string{"AES128-SHA", "AES256-SHA"} {
-		t.Run(cipher, func(t *testing.T) {
+	// An OpenSSL configuration that turns Extended Master Secret off, as a
+	// front end without RFC 7627 would: the keys must then come from the
+	// fallback PRF and still agree.
+	noEMS := filepath.Join(t.TempDir(), "noems.cnf")
+	if err := os.WriteFile(noEMS, []byte("openssl_conf = oc\n[oc]\nssl_conf = sc\n[sc]\nsystem_default = sd\n[sd]\nOptions = -ExtendedMasterSecret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cipher string
+		ems    bool
+	}{{"AES128-SHA", true}, {"AES256-SHA", true}, {"AES128-SHA", false}} {
+		cipher := tc.cipher
+		t.Run(fmt.Sprintf("%s/ems=%v", cipher, tc.ems), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "s_server", "-accept", "127.0.0.1:0", "-naccept", "1",
 				"-cert", "testdata/server.crt", "-key", "testdata/server.key", "-CAfile", "testdata/ca.crt",
 				"-Verify", "1", "-tls1_2", "-cipher", cipher,
 				"-keymatexport", ExporterLabel, "-keymatexportlen", "128")
+			if !tc.ems {
+				cmd.Env = append(os.Environ(), "OPENSSL_CONF="+noEMS)
+			}
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -143,6 +159,9 @@ func TestOpenSSLServerKeyExport(t *testing.T) {
 				t.Fatalf("s_server printed no key material\n%s", stderr.String())
 			}
 			wantKeys(t, line, *c.u.keys)
+			if c.u.viaPRF == tc.ems {
+				t.Errorf("fallback PRF used = %v with ems=%v", c.u.viaPRF, tc.ems)
+			}
 			if c.u.suite != cipherID(cipher) {
 				t.Errorf("suite %#04x", c.u.suite)
 			}
@@ -162,12 +181,17 @@ func cipherID(name string) uint16 {
 
 func TestOpenSSLClientKeyExport(t *testing.T) {
 	bin := testutil.RequirePeer(t, "openssl")
+	noEMS := filepath.Join(t.TempDir(), "noems.cnf")
+	if err := os.WriteFile(noEMS, []byte("openssl_conf = oc\n[oc]\nssl_conf = sc\n[sc]\nsystem_default = sd\n[sd]\nOptions = -ExtendedMasterSecret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, cert string
-		ok         bool
+		ok, noEMS  bool
 	}{
-		{"user", "user", true},
-		{"rogue certificate", "rogue", false},
+		{"user", "user", true, false},
+		{"user without EMS", "user", true, true},
+		{"rogue certificate", "rogue", false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -181,6 +205,9 @@ func TestOpenSSLClientKeyExport(t *testing.T) {
 				"-servername", "fe.lab.test", "-CAfile", "testdata/ca.crt", "-verify_return_error",
 				"-cert", "testdata/"+tc.cert+".crt", "-key", "testdata/"+tc.cert+".key", "-tls1_2",
 				"-keymatexport", ExporterLabel, "-keymatexportlen", "128")
+			if tc.noEMS {
+				cmd.Env = append(os.Environ(), "OPENSSL_CONF="+noEMS)
+			}
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -225,6 +252,9 @@ func TestOpenSSLClientKeyExport(t *testing.T) {
 				t.Fatalf("s_client printed no key material\n%s", stderr.String())
 			}
 			wantKeys(t, line, *s.u.keys)
+			if s.u.viaPRF != tc.noEMS {
+				t.Errorf("fallback PRF used = %v, want %v", s.u.viaPRF, tc.noEMS)
+			}
 		})
 	}
 }

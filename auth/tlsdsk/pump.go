@@ -151,6 +151,9 @@ type pump struct {
 	mu      sync.Mutex // serialises Step/Close
 	closed  bool
 	keys    *Keys
+	klog    keyLog
+	srand   []byte // ServerHello.random, sniffed for the non-EMS fallback
+	viaPRF  bool   // keys came from the fallback, not ExportKeyingMaterial
 	peer    []*x509.Certificate
 	version uint16
 	suite   uint16
@@ -190,7 +193,13 @@ func (u *pump) step(in []byte) ([]byte, bool, error) {
 		}
 	}
 	u.start()
+	if u.srand == nil {
+		u.srand = serverHelloRandom(in)
+	}
 	out, finished, err := u.p.exchange(in)
+	if u.srand == nil {
+		u.srand = serverHelloRandom(out)
+	}
 	u.log.Debug("tlsdsk flight", "role", u.role, "in", len(in), "out", len(out), "finished", finished)
 	if !finished {
 		return out, false, nil
@@ -207,14 +216,8 @@ func (u *pump) step(in []byte) ([]byte, bool, error) {
 	return out, true, nil
 }
 
-// derive exports the key material. Decision (protocols.md §5.4): the pump
-// asks crypto/tls for ExportKeyingMaterial("client EAP encryption", no
-// context, 128), which for TLS 1.0-1.2 is exactly PRF(master_secret, label,
-// client_random ‖ server_random) of MS-SIPAE 3.2.5.1. Go refuses that export
-// unless Extended Master Secret (RFC 7627) was negotiated; Go always offers
-// and accepts EMS, so handset↔labfe and handset↔OpenSSL work. A peer that
-// does not negotiate EMS fails here with a clear error rather than through
-// the process-wide GODEBUG tlsunsafeekm=1.
+// derive exports the key material; see "Key material: the decision" in the
+// package comment.
 func (u *pump) derive() (Keys, error) {
 	cs := u.conn.ConnectionState()
 	if cs.Version > tls.VersionTLS12 {
@@ -224,23 +227,30 @@ func (u *pump) derive() (Keys, error) {
 	if err != nil {
 		return Keys{}, err
 	}
-	if !cs.DidResume && !emsNegotiated(cs) {
-		return Keys{}, fmt.Errorf("tlsdsk: keys: %w", errNoEMS)
-	}
-	mat, err := cs.ExportKeyingMaterial(ExporterLabel, nil, MaterialLen)
-	if err != nil {
-		return Keys{}, fmt.Errorf("tlsdsk: keys: %w", err)
-	}
 	u.peer = cs.PeerCertificates
 	u.version, u.suite = cs.Version, cs.CipherSuite
+	mat, err := cs.ExportKeyingMaterial(ExporterLabel, nil, MaterialLen)
+	if err != nil {
+		// No Extended Master Secret: PRF(master_secret, label,
+		// client_random ‖ server_random) ourselves.
+		cr, ms := u.klog.get()
+		if len(ms) == 0 || len(cr) != 32 || len(u.srand) != 32 {
+			return Keys{}, fmt.Errorf("tlsdsk: keys: %w (%w)", errNoEMS, err)
+		}
+		mat = prf(cs.Version, ms, ExporterLabel, append(append([]byte(nil), cr...), u.srand...), MaterialLen)
+		u.viaPRF = true
+	}
 	return DeriveKeys(mat, mac)
 }
 
-// emsNegotiated reports whether the export is allowed; crypto/tls exposes
-// EMS only through ExportKeyingMaterial's error, so probe with it.
-func emsNegotiated(cs tls.ConnectionState) bool {
-	_, err := cs.ExportKeyingMaterial(ExporterLabel, nil, 1)
-	return err == nil
+// material recomputes the key material with the fallback PRF (tests compare
+// it with ExportKeyingMaterial).
+func (u *pump) prfMaterial() []byte {
+	cr, ms := u.klog.get()
+	if len(ms) == 0 || len(u.srand) != 32 {
+		return nil
+	}
+	return prf(u.version, ms, ExporterLabel, append(append([]byte(nil), cr...), u.srand...), MaterialLen)
 }
 
 func (u *pump) mechanism() (*Mechanism, error) {
@@ -297,7 +307,9 @@ func NewClient(cfg ClientConfig, opts ...Option) (*Client, error) {
 		Rand:                   o.rand,
 		Time:                   o.now,
 	}
-	return &Client{u: newPump(RoleClient, func(p *pipe) *tls.Conn { return tls.Client(p, tc) }, o.logger)}, nil
+	u := newPump(RoleClient, func(p *pipe) *tls.Conn { return tls.Client(p, tc) }, o.logger)
+	tc.KeyLogWriter = &u.klog
+	return &Client{u: u}, nil
 }
 
 // Step feeds the peer's flight (nil on the first call) and returns the next
@@ -342,7 +354,9 @@ func NewServer(cfg ServerConfig, opts ...Option) (*Server, error) {
 		Rand:                   o.rand,
 		Time:                   o.now,
 	}
-	return &Server{u: newPump(RoleServer, func(p *pipe) *tls.Conn { return tls.Server(p, tc) }, o.logger)}, nil
+	u := newPump(RoleServer, func(p *pipe) *tls.Conn { return tls.Server(p, tc) }, o.logger)
+	tc.KeyLogWriter = &u.klog
+	return &Server{u: u}, nil
 }
 
 // Step feeds the client's flight and returns the server's. done is true once

@@ -170,6 +170,17 @@ func TestHandshakeAndSigning(t *testing.T) {
 			if err = sm.Verify(append(buf, 'x'), sig); !errors.Is(err, ErrBadSignature) {
 				t.Errorf("modified buffer verified: %v", err)
 			}
+			// The non-EMS fallback PRF (RFC 2246/5246 §5 over the key-logged
+			// master secret) agrees with ExportKeyingMaterial.
+			for _, u := range []*pump{c.u, s.u} {
+				if u.viaPRF {
+					t.Error("EMS handshake used the fallback")
+				}
+				k, err := DeriveKeys(u.prfMaterial(), u.keys.MAC)
+				if err != nil || k != *u.keys {
+					t.Errorf("fallback PRF disagrees with ExportKeyingMaterial: %v", err)
+				}
+			}
 			peer, err := s.PeerCertificate()
 			if err != nil || peer.Subject.CommonName != "alice@lab.test" {
 				t.Errorf("peer certificate = %v, %v", peer, err)
