@@ -853,3 +853,20 @@ func TestServeAfterClose(t *testing.T) {
 		t.Errorf("second Close = %v", err)
 	}
 }
+
+func TestKeepAlivesCounted(t *testing.T) {
+	fe := labfetest.Start(t)
+	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	c.mustRegister("alice", pw)
+	if _, err := c.conn.Write([]byte("\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	m := c.newRegister(3600) // a request after the ping orders the check
+	c.sign(m)
+	if r := c.roundTrip(m); r.StatusCode != 200 {
+		t.Fatal(r.StatusCode)
+	}
+	if got := fe.Stats().Users["alice@contoso.test"].KeepAlives; got != 1 {
+		t.Errorf("keep-alives = %d", got)
+	}
+}

@@ -293,13 +293,25 @@ func (s *Server) serveFlow(f *flow) {
 	idle := 2 * s.cfg.KeepAliveTimeout
 	for {
 		_ = f.c.SetReadDeadline(time.Now().Add(idle))
-		m, _, err := sipmsg.Read(f.r)
+		m, pings, err := sipmsg.Read(f.r)
+		if pings > 0 {
+			s.mu.Lock()
+			if f.sa != nil {
+				f.sa.user.st.KeepAlives += pings
+			} else {
+				s.orphan.KeepAlives += pings
+			}
+			s.mu.Unlock()
+		}
 		if err != nil {
 			if errors.Is(err, sipmsg.ErrMalformed) {
 				s.count(nil, func(st *UserStats) { st.Malformed++ })
 				s.log.Info("labfe: malformed message, closing flow", "remote", f.c.RemoteAddr(), "err", err)
 			}
 			return
+		}
+		if m == nil {
+			continue // keep-alive only
 		}
 		var keep bool
 		if m.IsRequest() {

@@ -10,6 +10,7 @@ type UserStats struct {
 	Replays            int // cnum not above the last seen
 	InstanceMismatches int // +sip.instance not derived from the epid
 	Malformed          int // unparsable SIP or authorization headers
+	KeepAlives         int // CRLF CRLF keep-alive pings received (RFC 5626 §4.4.1)
 	ActiveBindings     int // bindings not expired at snapshot time
 }
 
@@ -21,6 +22,7 @@ func (a *UserStats) add(b UserStats) {
 	a.Replays += b.Replays
 	a.InstanceMismatches += b.InstanceMismatches
 	a.Malformed += b.Malformed
+	a.KeepAlives += b.KeepAlives
 	a.ActiveBindings += b.ActiveBindings
 }
 

@@ -140,23 +140,29 @@ func (m *Message) Marshal() []byte {
 }
 
 // Read reads one message from r. Leading CRLFs (RFC 5626 keep-alives) are
-// skipped and counted in keepalives. io.EOF is returned only when the
-// stream ends between messages.
+// skipped and counted in keepalives ("\r\n\r\n" is one ping). When only
+// keep-alives were available, Read returns (nil, n, nil) at once rather than
+// block for the next message, so a caller can account for them. io.EOF is
+// returned only when the stream ends between messages.
 func Read(r *bufio.Reader) (m *Message, keepalives int, err error) {
+	lf := 0
 	for {
+		if lf > 0 && r.Buffered() == 0 && lf/2 > 0 {
+			return nil, lf / 2, nil
+		}
 		b, perr := r.Peek(1)
 		if perr != nil {
-			return nil, keepalives, perr //nolint:wrapcheck // io.EOF must stay bare
+			return nil, lf / 2, perr //nolint:wrapcheck // io.EOF must stay bare
 		}
 		if b[0] != '\r' && b[0] != '\n' {
 			break
 		}
 		_, _ = r.Discard(1)
 		if b[0] == '\n' {
-			keepalives++
+			lf++
 		}
 	}
-	keepalives /= 2 // "\r\n\r\n" is one keep-alive ping
+	keepalives = lf / 2
 	var head []string
 	total := 0
 	for {
@@ -200,7 +206,7 @@ func Read(r *bufio.Reader) (m *Message, keepalives int, err error) {
 // Parse parses one complete message held in b.
 func Parse(b []byte) (*Message, error) {
 	m, _, err := Read(bufio.NewReader(bytes.NewReader(b)))
-	if errors.Is(err, io.EOF) {
+	if errors.Is(err, io.EOF) || (err == nil && m == nil) {
 		return nil, fmt.Errorf("%w: empty", ErrMalformed)
 	}
 	return m, err

@@ -83,3 +83,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReadKeepAliveOnly: pings alone are reported without waiting for a
+// message that may never come.
+func TestReadKeepAliveOnly(t *testing.T) {
+	pr, pw := io.Pipe()
+	go func() { _, _ = pw.Write([]byte("\r\n\r\n\r\n\r\n")) }()
+	m, ka, err := Read(bufio.NewReader(pr))
+	if m != nil || ka != 2 || err != nil {
+		t.Fatalf("got %v %d %v", m, ka, err)
+	}
+	_ = pw.Close()
+}
