@@ -162,3 +162,13 @@ func (m *Mechanism) MAC() MAC { return m.mac }
 
 func (m *Mechanism) String() string       { return "tlsdsk.Mechanism{" + m.mac.String() + " [redacted]}" }
 func (m *Mechanism) LogValue() slog.Value { return slog.StringValue(m.String()) }
+
+func (r Role) String() string {
+	switch r {
+	case RoleClient:
+		return "client"
+	case RoleServer:
+		return "server"
+	}
+	return fmt.Sprintf("Role(%d)", uint8(r))
+}

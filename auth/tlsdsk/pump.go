@@ -150,6 +150,7 @@ type pump struct {
 	done    chan struct{}
 	mu      sync.Mutex // serialises Step/Close
 	closed  bool
+	state   State
 	keys    *Keys
 	klog    keyLog
 	srand   []byte // ServerHello.random, sniffed for the non-EMS fallback
@@ -187,8 +188,12 @@ func (u *pump) step(in []byte) ([]byte, bool, error) {
 		}
 		return nil, true, nil
 	}
+	if u.state == StateFailed {
+		return nil, false, fmt.Errorf("%w: handshake already failed", ErrHandshake)
+	}
 	if len(in) > 0 {
 		if _, err := ParseRecords(in); err != nil {
+			u.setState(StateFailed)
 			return nil, false, fmt.Errorf("%w: %w", ErrHandshake, err)
 		}
 	}
@@ -202,18 +207,42 @@ func (u *pump) step(in []byte) ([]byte, bool, error) {
 	}
 	u.log.Debug("tlsdsk flight", "role", u.role, "in", len(in), "out", len(out), "finished", finished)
 	if !finished {
+		u.setState(StateHandshaking)
 		return out, false, nil
 	}
 	<-u.done
 	if err != nil {
+		u.setState(StateFailed)
 		return out, false, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
 	k, err := u.derive()
 	if err != nil {
+		u.setState(StateFailed)
 		return out, false, err
 	}
 	u.keys = &k
+	u.setState(StateDone)
 	return out, true, nil
+}
+
+// setState moves along the transition table (state.go); an illegal move is
+// a bug and is logged, never silently taken.
+func (u *pump) setState(to State) {
+	if u.state == to {
+		return
+	}
+	if !legal(u.state, to) {
+		u.log.Error("tlsdsk: illegal transition", "role", u.role, "from", u.state, "to", to)
+		return
+	}
+	u.log.Debug("tlsdsk state", "role", u.role, "from", u.state, "to", to)
+	u.state = to
+}
+
+func (u *pump) getState() State {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.state
 }
 
 // derive exports the key material; see "Key material: the decision" in the
@@ -269,6 +298,7 @@ func (u *pump) close() error {
 		return nil
 	}
 	u.closed = true
+	u.setState(StateClosed)
 	_ = u.p.Close()
 	u.once.Do(func() { close(u.done) }) // never started: nothing to wait for
 	<-u.done                            // the blocked Read returns io.EOF
@@ -323,6 +353,9 @@ func (c *Client) Mechanism() (*Mechanism, error) { return c.u.mechanism() }
 
 // Close abandons the handshake and waits for its goroutine. Idempotent.
 func (c *Client) Close() error { return c.u.close() }
+
+// State returns the handshake state.
+func (c *Client) State() State { return c.u.getState() }
 
 // Server is the front-end end of a TLS-DSK handshake as a byte pump (labfe
 // uses it; like auth/ntlm's acceptor it is a spec codec, not client logic).
@@ -385,3 +418,6 @@ func (s *Server) PeerCertificate() (*x509.Certificate, error) {
 
 // Close abandons the handshake and waits for its goroutine. Idempotent.
 func (s *Server) Close() error { return s.u.close() }
+
+// State returns the handshake state.
+func (s *Server) State() State { return s.u.getState() }

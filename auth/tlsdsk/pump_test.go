@@ -176,9 +176,9 @@ func TestHandshakeAndSigning(t *testing.T) {
 				if u.viaPRF {
 					t.Error("EMS handshake used the fallback")
 				}
-				k, err := DeriveKeys(u.prfMaterial(), u.keys.MAC)
-				if err != nil || k != *u.keys {
-					t.Errorf("fallback PRF disagrees with ExportKeyingMaterial: %v", err)
+				k, kerr := DeriveKeys(u.prfMaterial(), u.keys.MAC)
+				if kerr != nil || k != *u.keys {
+					t.Errorf("fallback PRF disagrees with ExportKeyingMaterial: %v", kerr)
 				}
 			}
 			peer, err := s.PeerCertificate()
