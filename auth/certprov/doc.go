@@ -15,6 +15,24 @@
 // auth_rejected (401/403) or server_error. Responses are capped at
 // [MaxResponse] bytes.
 //
+// # Wiring at sign-in (for the sipua engineer)
+//
+// When the front end challenges with TLS-DSK and the Store is empty (or its
+// certificate expired), take the challenge's sts-uri and:
+//
+//	cred := &webticket.NTLM{SIPURI: "sip:" + user, Config: ntlm.ClientConfig{Credentials: creds}}
+//	// or, for extension + PIN sign-in: cred := &webticket.PIN{Extension: ext, PIN: pin}
+//	wt, _ := webticket.New(webticket.Config{CertProvURL: stsURI}, cred, webticket.WithHTTPClient(hc))
+//	md, err := wt.Metadata(ctx)              // the GetAndPublishCert URL
+//	// PIN users learn their identity from the ticket: t, _ := wt.Ticket(ctx); user = strings.TrimPrefix(t.Subject, "sip:")
+//	cp, _ := certprov.New(certprov.Config{URL: md.AuthURL, User: user, DeviceID: instanceUUID}, wt, certprov.WithHTTPClient(hc))
+//	_, err = cp.Provision(ctx, store)        // first certificate
+//	renewer, _ := certrenew.New(certrenew.Config{}, store, cp, …) // renewals reuse cp
+//
+// then sign in with auth/tlsdsk using the same store. A *ServiceError with
+// Outcome auth_rejected means the credentials or the ticket were refused
+// (call wt.Invalidate before retrying with a fresh ticket).
+//
 // Differences from SIPE: the CSR is signed with SHA-256, not SHA-1 (Go does
 // not verify SHA-1 signatures any more; Windows CAs accept SHA-256). The
 // certificate is expected as a single DER certificate, as SIPE reads it.
