@@ -252,20 +252,25 @@ func (s *Service) servePINTicket(w http.ResponseWriter, r *http.Request) {
 		s.fault(w, r, http.StatusUnauthorized, diagAuthFailed, "missing UsernameToken with PasswordText")
 		return
 	}
+	u := s.userByExtension(rst.Username)
+	if u == nil || u.PIN.IsZero() {
+		// Unknown extensions keep no lockout state, so a flood of guessed
+		// extensions cannot grow it; the answer is the same as a wrong PIN.
+		s.fault(w, r, http.StatusUnauthorized, diagAuthFailed, "invalid extension or PIN")
+		return
+	}
 	s.mu.Lock()
-	st := s.pins[rst.Username]
+	st := s.pins[u.Extension]
 	if st == nil {
 		st = &pinState{}
-		s.pins[rst.Username] = st
+		s.pins[u.Extension] = st
 	}
 	if st.locked {
 		s.mu.Unlock()
 		s.fault(w, r, http.StatusForbidden, diagPINLocked, "PIN locked after too many failures")
 		return
 	}
-	u := s.userByExtension(rst.Username)
-	ok := u != nil && !u.PIN.IsZero() && subtle.ConstantTimeCompare([]byte(u.PIN.Reveal()), []byte(rst.Password)) == 1
-	if !ok {
+	if subtle.ConstantTimeCompare([]byte(u.PIN.Reveal()), []byte(rst.Password)) != 1 {
 		st.failures++
 		if st.failures >= s.cfg.MaxPINFailures {
 			st.locked = true
