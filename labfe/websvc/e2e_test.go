@@ -338,3 +338,12 @@ func TestMalformedRequests(t *testing.T) {
 		})
 	}
 }
+
+func configsSecret(s string) configs.Secret { return configs.NewSecret(s) }
+
+func newTLSServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
