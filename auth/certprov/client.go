@@ -31,6 +31,8 @@ const KeyBits = 2048
 // wsse:Security header element (signed timestamp, SAML assertion and
 // signature, protocols.md §6.2 step 6). auth/webticket implements it;
 // certprov does not care whether the ticket came from NTLM or from a PIN.
+// If it also has an Invalidate() method, certprov calls it when the service
+// refuses the ticket (401/403), so the next attempt uses a fresh one.
 type Authenticator interface {
 	SecurityHeader(ctx context.Context) ([]byte, error)
 }
@@ -175,6 +177,14 @@ func (c *Client) Issue(ctx context.Context) (*tls.Certificate, error) {
 	req := Request{To: c.cfg.URL, MessageID: mid, RequestID: rid, DeviceID: c.cfg.DeviceID,
 		Entity: c.cfg.User, CSR: csr, Security: sec}
 	der, err := c.post(ctx, req.Marshal())
+	var se *ServiceError
+	if errors.As(err, &se) && se.Outcome() == OutcomeAuthRejected {
+		// The ticket was refused (expired, or the front end restarted and
+		// forgot it): drop it so the next attempt fetches a fresh one.
+		if inv, ok := c.auth.(interface{ Invalidate() }); ok {
+			inv.Invalidate()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,14 @@ type staticAuth string
 
 func (s staticAuth) SecurityHeader(context.Context) ([]byte, error) { return []byte(s), nil }
 
+// invalidating counts Invalidate calls (auth/webticket's Client has one).
+type invalidating struct{ n int }
+
+func (a *invalidating) SecurityHeader(context.Context) ([]byte, error) {
+	return []byte(testSecurity), nil
+}
+func (a *invalidating) Invalidate() { a.n++ }
+
 const testSecurity = `<wsse:Security><wsu:Timestamp wsu:Id="timestamp"></wsu:Timestamp></wsse:Security>`
 
 // parsedRequest is what the fake service reads (by local names).
@@ -244,9 +252,14 @@ func TestIssueRefusals(t *testing.T) {
 	})
 	t.Run("401", func(t *testing.T) {
 		c, _ := newClient(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(401) })
+		auth := &invalidating{}
+		c.auth = auth
 		var se *ServiceError
 		if _, err := c.Issue(context.Background()); !errors.As(err, &se) || se.Outcome() != OutcomeAuthRejected {
 			t.Fatalf("err = %v", err)
+		}
+		if auth.n != 1 {
+			t.Errorf("refused ticket invalidated %d times, want 1", auth.n)
 		}
 	})
 	t.Run("oversized", func(t *testing.T) {
