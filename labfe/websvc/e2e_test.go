@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,4 +347,34 @@ func newTLSServer(t *testing.T, h http.Handler) *httptest.Server {
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// A front end restart forgets every web ticket: the next GetAndPublishCert
+// is refused (401), the handset drops its cached ticket, and the attempt
+// after that succeeds with a fresh one.
+func TestTicketForgottenAfterRestart(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	e := newEnv(t, nil)
+	var cur atomic.Pointer[websvc.Service]
+	cur.Store(e.svc)
+	srv := newTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { cur.Load().ServeHTTP(w, r) }))
+	e.srv = srv
+	ctx := context.Background()
+	wt := e.ticketClient(&webticket.PIN{Extension: "4001", PIN: "135790"})
+	cp := e.certClient(wt, "alice@lab.test")
+	if _, err := cp.Issue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	restarted := newEnv(t, nil).svc
+	cur.Store(restarted)
+	var se *certprov.ServiceError
+	if _, err := cp.Issue(ctx); !errors.As(err, &se) || se.Outcome() != certprov.OutcomeAuthRejected {
+		t.Fatalf("stale ticket: %v", err)
+	}
+	if _, err := cp.Issue(ctx); err != nil {
+		t.Fatalf("after re-ticketing: %v", err)
+	}
+	if restarted.Issued() != 1 {
+		t.Errorf("restarted service issued %d", restarted.Issued())
+	}
 }
