@@ -46,31 +46,14 @@ func messageFields(msg sip.Message) sipae.SignedFields {
 	return f
 }
 
-// splitList splits a header value on commas outside quotes and <>.
+// splitList splits a header value on commas outside quotes and <> (via
+// sipae.SplitList), trimming each element and dropping empty ones.
 func splitList(s string) []string {
 	var out []string
-	depth, quoted, start := 0, false, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			quoted = !quoted
-		case '<':
-			if !quoted {
-				depth++
-			}
-		case '>':
-			if !quoted && depth > 0 {
-				depth--
-			}
-		case ',':
-			if !quoted && depth == 0 {
-				out = append(out, strings.TrimSpace(s[start:i]))
-				start = i + 1
-			}
+	for _, e := range sipae.SplitList(s) {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
 		}
-	}
-	if rest := strings.TrimSpace(s[start:]); rest != "" {
-		out = append(out, rest)
 	}
 	return out
 }

@@ -97,7 +97,7 @@ func URIOf(headerValue string) string {
 // #2981563 was an uppercase SIP:).
 func PAIURIs(values ...string) (sipURI, telURI string) {
 	for _, v := range values {
-		for _, id := range splitIdentities(v) {
+		for _, id := range SplitList(v) {
 			u := URIOf(id)
 			lu := strings.ToLower(u)
 			switch {
@@ -111,8 +111,9 @@ func PAIURIs(values ...string) (sipURI, telURI string) {
 	return sipURI, telURI
 }
 
-// splitIdentities splits on commas outside <…> and quotes.
-func splitIdentities(v string) []string {
+// SplitList splits a header value on commas outside <…> and quotes, keeping
+// each element exactly as written (MS-SIPAE 3.2.5.2: values as received).
+func SplitList(v string) []string {
 	var out []string
 	depth, quoted, start := 0, false, 0
 	for i := 0; i < len(v); i++ {
