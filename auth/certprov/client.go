@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/handset-dev/handset/certrenew"
+
+	"github.com/handset-dev/handset/auth/internal/wsxml"
 )
 
 // DefaultMinValidity is the shortest remaining validity accepted: SIPE
@@ -140,13 +142,11 @@ func NewCSR(r io.Reader, user string, key *rsa.PrivateKey) ([]byte, error) {
 
 // UUID returns a random (version 4) UUID from r.
 func UUID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("certprov: uuid: %w", err)
+	u, err := wsxml.UUID(r)
+	if err != nil {
+		return "", fmt.Errorf("certprov: %w", err)
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	return u, nil
 }
 
 // Issue generates a key and CSR, calls GetAndPublishCert with a web ticket

@@ -2,7 +2,8 @@ package certprov
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/handset-dev/handset/auth/internal/wsxml"
 )
 
 var (
@@ -33,14 +34,7 @@ type ServiceError struct {
 }
 
 func (e *ServiceError) Error() string {
-	s := fmt.Sprintf("certprov: service refused: http %d", e.Status)
-	if e.FaultCode != "" || e.FaultString != "" {
-		s += fmt.Sprintf(": soap fault %s: %q", e.FaultCode, e.FaultString)
-	}
-	if e.Diagnostics != "" {
-		s += fmt.Sprintf(" (x-ms-diagnostics %q)", e.Diagnostics)
-	}
-	return s
+	return wsxml.ServiceErrorText("certprov", e.Status, e.FaultCode, e.FaultString, e.Diagnostics)
 }
 
 // Outcome classifies the refusal: an authentication failure (401/403, an

@@ -6,16 +6,18 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+
+	"github.com/handset-dev/handset/auth/internal/wsxml"
 )
 
 // Namespaces and URIs of the GetAndPublishCert exchange (protocols.md §6.2
 // step 7, MS-OCAUTHWS).
 const (
-	NSSoap    = "http://schemas.xmlsoap.org/soap/envelope/"
-	NSAddr    = "http://www.w3.org/2005/08/addressing"
-	NSTrust   = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
-	NSSecExt  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-	NSUtility = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+	NSSoap    = wsxml.NSSoap
+	NSAddr    = wsxml.NSAddr
+	NSTrust   = wsxml.NSTrust
+	NSSecExt  = wsxml.NSSecExt
+	NSUtility = wsxml.NSUtility
 	NSAuthWS  = "http://schemas.microsoft.com/OCS/AuthWebServices/"
 	NSWSTEP   = "http://schemas.microsoft.com/windows/pki/2009/01/enrollment"
 
@@ -24,14 +26,11 @@ const (
 	RequestTypeIssue        = "http://docs.oasis-open.org/ws-sx/ws-trust/200512/Issue"
 	ValueTypePKCS10         = "http://schemas.microsoft.com/OCS/AuthWebServices.xsd#PKCS10"
 	EncodingBase64          = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-	AddressAnonymous        = "http://www.w3.org/2005/08/addressing/anonymous"
+	AddressAnonymous        = wsxml.AddressAnonymous
 )
 
-// MaxResponse caps a SOAP response read from the service. A certificate
-// response is a few kilobytes; the cap defeats oversized or "XML bomb"
-// bodies (encoding/xml expands no custom entities, and its own depth limit
-// bounds nesting).
-const MaxResponse = 256 << 10
+// MaxResponse caps a SOAP response read from the service (see wsxml.MaxResponse).
+const MaxResponse = wsxml.MaxResponse
 
 // Request is one GetAndPublishCert call.
 type Request struct {
@@ -44,11 +43,7 @@ type Request struct {
 	Security  []byte // the wsse:Security element from the web ticket
 }
 
-func esc(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
+var esc = wsxml.Esc
 
 // wrap76 is base64 wrapped at 76 columns with CRLF, starting on a new line,
 // as SIPE sends the CSR (protocols.md §6.2 step 7).
@@ -106,26 +101,7 @@ type envelope struct {
 }
 
 // Fault is a SOAP 1.1 or 1.2 fault.
-type Fault struct {
-	Code   string `xml:"faultcode"`
-	String string `xml:"faultstring"`
-	Code12 string `xml:"Code>Value"`
-	Text12 string `xml:"Reason>Text"`
-}
-
-func (f *Fault) code() string {
-	if f.Code != "" {
-		return strings.TrimSpace(f.Code)
-	}
-	return strings.TrimSpace(f.Code12)
-}
-
-func (f *Fault) text() string {
-	if f.String != "" {
-		return strings.TrimSpace(f.String)
-	}
-	return strings.TrimSpace(f.Text12)
-}
+type Fault = wsxml.Fault
 
 // ParseResponse extracts the DER certificate of a GetAndPublishCert
 // response (protocols.md §6.2 step 8). A SOAP fault is returned as a
@@ -139,7 +115,7 @@ func ParseResponse(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("certprov: response: %w", err)
 	}
 	if f := env.Body.Fault; f != nil {
-		return nil, &ServiceError{FaultCode: f.code(), FaultString: f.text()}
+		return nil, &ServiceError{FaultCode: f.Code(), FaultString: f.Text()}
 	}
 	if env.Body.Resp == nil {
 		return nil, errNoToken

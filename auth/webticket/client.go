@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/handset-dev/handset/auth/ntlm"
+
+	"github.com/handset-dev/handset/auth/internal/wsxml"
 )
 
 // Credential is the one interface behind which credential (NTLM) users and
@@ -258,13 +260,11 @@ func (c *Client) metadata(ctx context.Context) (*CertProvMetadata, error) {
 }
 
 func uuid(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("webticket: uuid: %w", err)
+	u, err := wsxml.UUID(r)
+	if err != nil {
+		return "", fmt.Errorf("webticket: %w", err)
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	return u, nil
 }
 
 // Ticket returns a valid web ticket, from the cache or from a new exchange

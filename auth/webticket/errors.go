@@ -2,7 +2,8 @@ package webticket
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/handset-dev/handset/auth/internal/wsxml"
 )
 
 var (
@@ -29,14 +30,7 @@ type ServiceError struct {
 }
 
 func (e *ServiceError) Error() string {
-	s := fmt.Sprintf("webticket: service refused: http %d", e.Status)
-	if e.FaultCode != "" || e.FaultString != "" {
-		s += fmt.Sprintf(": soap fault %s: %q", e.FaultCode, e.FaultString)
-	}
-	if e.Diagnostics != "" {
-		s += fmt.Sprintf(" (x-ms-diagnostics %q)", e.Diagnostics)
-	}
-	return s
+	return wsxml.ServiceErrorText("webticket", e.Status, e.FaultCode, e.FaultString, e.Diagnostics)
 }
 
 // Unwrap makes authentication refusals match ErrAuth.

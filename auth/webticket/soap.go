@@ -8,15 +8,17 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/handset-dev/handset/auth/internal/wsxml"
 )
 
 // Namespaces and URIs of the web ticket exchange (protocols.md §6.2 step 4).
 const (
-	NSSoap    = "http://schemas.xmlsoap.org/soap/envelope/"
-	NSAddr    = "http://www.w3.org/2005/08/addressing"
-	NSTrust   = "http://docs.oasis-open.org/ws-sx/ws-trust/200512"
-	NSSecExt  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-	NSUtility = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+	NSSoap    = wsxml.NSSoap
+	NSAddr    = wsxml.NSAddr
+	NSTrust   = wsxml.NSTrust
+	NSSecExt  = wsxml.NSSecExt
+	NSUtility = wsxml.NSUtility
 	NSPolicy  = "http://schemas.xmlsoap.org/ws/2004/09/policy"
 	NSAuth    = "http://schemas.xmlsoap.org/ws/2006/12/authorization"
 	NSSAML    = "urn:oasis:names:tc:SAML:1.0:assertion"
@@ -30,7 +32,7 @@ const (
 	ClaimURI          = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/uri"
 	PasswordText      = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText" //nolint:gosec // a URI, not a credential
 	ValueTypeSAMLID   = "http://docs.oasis-open.org/wss/oasis-wss-saml-token-profile-1.0#SAMLAssertionID"
-	AddressAnonymous  = "http://www.w3.org/2005/08/addressing/anonymous"
+	AddressAnonymous  = wsxml.AddressAnonymous
 	AlgExcC14N        = "http://www.w3.org/2001/10/xml-exc-c14n#"
 	AlgHMACSHA1       = "http://www.w3.org/2000/09/xmldsig#hmac-sha1"
 	AlgSHA1           = "http://www.w3.org/2000/09/xmldsig#sha1"
@@ -39,16 +41,11 @@ const (
 	wsTimeLayoutShort = time.RFC3339Nano
 )
 
-// MaxResponse caps a SOAP or metadata document read from a web service;
-// together with encoding/xml (no custom entity expansion, bounded depth) it
-// defeats oversized and "XML bomb" responses.
-const MaxResponse = 256 << 10
+// MaxResponse caps a SOAP or metadata document read from a web service
+// (see wsxml.MaxResponse).
+const MaxResponse = wsxml.MaxResponse
 
-func esc(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
+var esc = wsxml.Esc
 
 // RST is a WS-Trust RequestSecurityToken for a SAML 1.1 web ticket.
 type RST struct {
@@ -112,22 +109,10 @@ type rstrEnvelope struct {
 }
 
 // Fault is a SOAP 1.1 or 1.2 fault.
-type Fault struct {
-	Code   string `xml:"faultcode"`
-	String string `xml:"faultstring"`
-	Code12 string `xml:"Code>Value"`
-	Text12 string `xml:"Reason>Text"`
-}
+type Fault = wsxml.Fault
 
-func (f *Fault) err() *ServiceError {
-	se := &ServiceError{FaultCode: strings.TrimSpace(f.Code), FaultString: strings.TrimSpace(f.String)}
-	if se.FaultCode == "" {
-		se.FaultCode = strings.TrimSpace(f.Code12)
-	}
-	if se.FaultString == "" {
-		se.FaultString = strings.TrimSpace(f.Text12)
-	}
-	return se
+func faultError(f *Fault) *ServiceError {
+	return &ServiceError{FaultCode: f.Code(), FaultString: f.Text()}
 }
 
 type assertion struct {
@@ -151,7 +136,7 @@ func ParseResponse(b []byte) (*Response, error) {
 		return nil, fmt.Errorf("%w: %w", errResponse, err)
 	}
 	if env.Body.Fault != nil {
-		return nil, env.Body.Fault.err()
+		return nil, faultError(env.Body.Fault)
 	}
 	r := env.Body.RSTR
 	if r == nil {
