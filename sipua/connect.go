@@ -208,12 +208,16 @@ var errConnLost = errors.New("sipua: connection lost")
 // header, because sipgo's typed Contact parser splits on the comma inside
 // methods="INVITE, MESSAGE, …" and fails on +sip.instance="<urn:uuid:…>",
 // and a parse error closes the whole TLS connection (found against our fake
-// front end). The message limit is raised to 1 MiB for large roaming
+// front end). From and To keep their URI scheme's case for the signature
+// buffer (keepSchemeCase). The message limit is raised to 1 MiB for large roaming
 // NOTIFYs (DEPENDENCIES.md §1.6).
 func NewParser() *sip.Parser {
 	m := maps.Clone(sip.DefaultHeadersParser())
 	delete(m, "contact")
 	delete(m, "m")
+	for _, k := range []string{"from", "f", "to", "t"} {
+		m[k] = keepSchemeCase(m[k])
+	}
 	p := sip.NewParser(sip.WithHeadersParsers(m))
 	p.MaxMessageLength = 1 << 20
 	return p
