@@ -111,9 +111,10 @@ func DefaultUsers() []User {
 type Option func(*options)
 
 type options struct {
-	log  *slog.Logger
-	rand io.Reader
-	now  func() time.Time
+	log    *slog.Logger
+	rand   io.Reader
+	now    func() time.Time
+	onDrop func() // test hook: a flow's state was forgotten
 }
 
 // WithLogger sets the logger (default: discard).

@@ -32,3 +32,19 @@ const (
 	// Any status injected with Server.SetFault / InjectFault.
 	diagInjected = `1008;reason="Service unavailable (labfe fault injection)"`
 )
+
+// Call routing (calls.go). labfe's own codes, in the range above.
+const (
+	// 481: an in-dialog request for a dialog labfe does not route.
+	diagNoDialog = `1020;reason="Dialog does not exist"`
+	// 481: a CANCEL matching no INVITE in progress from this flow.
+	diagNoTransaction = `1021;reason="Transaction does not exist"`
+	// 482: the request already carries labfe's Via (RFC 3261 §16.3 step 4).
+	diagLoop = `1022;reason="Loop detected"`
+	// 483: Max-Forwards reached 0 (RFC 3261 §16.3 step 3).
+	diagTooManyHops = `1023;reason="Too many hops"`
+	// 503: the flow has too many calls or transactions in progress.
+	diagTooMany = `1024;reason="Too many calls or transactions on this connection"`
+	// 480 / 408: the callee's connection closed with the request pending.
+	diagCalleeGone = `1025;reason="Callee connection closed"`
+)

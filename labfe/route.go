@@ -9,10 +9,41 @@ import (
 	"github.com/handset-dev/handset/labfe/internal/sipmsg"
 )
 
-// route serves an authenticated non-REGISTER request: local services for
-// requests to the user itself or the domain, otherwise a proxy hop to the
-// target's own TLS flow, signed with the target's SA.
+// route serves an authenticated non-REGISTER request: CANCEL hop by hop,
+// in-dialog requests by the dialog they belong to, the echo bot, local
+// services for requests to the user itself or the domain, otherwise a
+// proxy hop to the target's own TLS flow, signed with the target's SA
+// (calls.go describes the state kept).
 func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
+	// RFC 3261 §16.3: loop and Max-Forwards checks come first.
+	if s.looped(req) {
+		if req.Method == "ACK" {
+			return true
+		}
+		return s.reply(f, sa, s.failure(req, 482, "Loop Detected", diagLoop))
+	}
+	mf, ok := maxForwards(req)
+	if !ok || mf == 0 {
+		if req.Method == "ACK" {
+			return true
+		}
+		if !ok {
+			return s.reply(f, sa, s.failure(req, 400, "Bad Request", diagBadRequest))
+		}
+		return s.reply(f, sa, s.failure(req, 483, "Too Many Hops", diagTooManyHops))
+	}
+	s.stripOwnRoute(req)
+	if req.Method == "CANCEL" {
+		return s.cancel(f, sa, req)
+	}
+	if toTag(req) != "" {
+		if handled, keep := s.inDialog(f, sa, req); handled {
+			return keep
+		}
+	}
+	if s.isEcho(req.RequestURI) {
+		return s.echoRequest(f, sa, req)
+	}
 	target := aorOf(req.RequestURI)
 	_, rp := sipmsg.NameAddr(req.RequestURI) // no <>: the URI's own parameters
 	now := s.now()
@@ -35,13 +66,17 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 			}
 		}
 	} else {
-		for _, u := range s.users { // in-dialog to a raw Contact URI
+		for _, u := range s.users { // a raw Contact URI
 			for _, b := range u.bindings {
 				if b.contactURI == req.RequestURI {
 					dst = b
 				}
 			}
 		}
+	}
+	var dstFlow *flow
+	if dst != nil {
+		dstFlow = dst.flow
 	}
 	_, known := s.users[target]
 	self := target == sa.user.aor || target == s.cfg.Domain || target == s.cfg.FQDN
@@ -51,8 +86,8 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 		return s.local(f, sa, req)
 	}
 	if req.Method == "ACK" {
-		if dst != nil {
-			s.forward(f, dst, req, false)
+		if dstFlow != nil {
+			s.forward(f, dstFlow, req, fwdOpts{})
 		}
 		return true
 	}
@@ -62,12 +97,14 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 		}
 		return s.reply(f, sa, s.failure(req, 404, "Not Found", diagNoUser))
 	}
-	if mf, ok := req.Get("Max-Forwards"); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(mf)); err == nil && n <= 0 {
-			return s.reply(f, sa, s.failure(req, 483, "Too Many Hops", diagBadRequest))
-		}
+	newCall := req.Method == "INVITE"
+	if !s.admit(f, newCall) {
+		return s.reply(f, sa, s.failure(req, 503, "Service Unavailable", diagTooMany))
 	}
-	s.forward(f, dst, req, true)
+	if newCall {
+		s.trying(f, req)
+	}
+	s.forward(f, dstFlow, req, fwdOpts{track: req.Method != "BENOTIFY", recordRoute: newCall})
 	return true
 }
 
@@ -131,62 +168,74 @@ func (s *Server) local(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	}
 }
 
-// forward proxies req to dst's flow: a Via of ours on top, the caller's
-// Authorization removed, Max-Forwards decremented, and an
-// Authentication-Info signed with the callee's SA (MS-SIPAE: a server
-// signs every request it sends).
-func (s *Server) forward(from *flow, dst *binding, req *sipmsg.Message, track bool) {
+// fwdOpts says how forward treats a request.
+type fwdOpts struct {
+	track       bool   // wait for its responses (not for ACK, BENOTIFY)
+	recordRoute bool   // add labfe's Record-Route (dialog-creating INVITE)
+	branch      string // reuse this Via branch (the ACK of a non-2xx)
+}
+
+// forward proxies req to the flow dst: a Via of ours on top, the caller's
+// Authorization removed, Max-Forwards decremented (70 added when absent),
+// and an Authentication-Info signed with the callee's SA (MS-SIPAE: a
+// server signs every request it sends).
+func (s *Server) forward(from, dst *flow, req *sipmsg.Message, o fwdOpts) {
 	s.mu.Lock()
-	dsa := dst.flow.sa
+	dsa := dst.sa
 	s.mu.Unlock()
 	if dsa == nil {
 		return
 	}
-	callerBranch := viaBranch(req.Value("Via"))
-	ik := inviteKey{from, callerBranch}
-	s.mu.Lock()
-	branch, reuse := s.invites[ik]
-	if reuse && req.Method == "ACK" {
-		delete(s.invites, ik) // the ACK to a non-2xx ends the INVITE
-		delete(from.invKeys, ik)
-	}
-	s.mu.Unlock()
-	if !reuse || (req.Method != "ACK" && req.Method != "CANCEL") {
+	branch := o.branch
+	if branch == "" {
 		branch = "z9hG4bK" + strings.ToLower(s.randHex(8))
 	}
 	fwd := &sipmsg.Message{Method: req.Method, RequestURI: req.RequestURI, Body: req.Body}
-	fwd.Add("Via", "SIP/2.0/TLS "+s.cfg.FQDN+":5061;branch="+branch)
+	fwd.Add("Via", s.ownVia(branch))
+	if o.recordRoute {
+		fwd.Add("Record-Route", s.recordRoute())
+	}
+	hasMF := false
 	for _, h := range req.Headers {
 		switch strings.ToLower(h.Name) {
-		case "authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info", "content-length":
+		case "authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info", "content-length", "l":
 			continue
 		case "max-forwards":
 			n, _ := strconv.Atoi(strings.TrimSpace(h.Value))
 			fwd.Add(h.Name, strconv.Itoa(max(n-1, 0)))
+			hasMF = true
 			continue
 		}
 		fwd.Add(h.Name, h.Value)
 	}
-	if track {
+	if !hasMF {
+		fwd.Add("Max-Forwards", "69")
+	}
+	if o.track {
+		callerBranch := viaBranch(req.Value("Via"))
+		tx := &proxyTx{key: branch + " " + req.Method, branch: branch, caller: from, callerBranch: callerBranch,
+			dst: dst, method: req.Method, req: req, initial: req.Method == "INVITE" && toTag(req) == "", created: s.now()}
 		s.mu.Lock()
-		key := branch + " " + req.Method
-		s.txs[key] = &proxyTx{caller: from, method: req.Method, callerBranch: callerBranch}
-		from.txKeys[key] = struct{}{}
+		s.txs[tx.key] = tx
+		from.txKeys[tx.key] = struct{}{}
+		dst.inTx[tx.key] = struct{}{}
 		if req.Method == "INVITE" && callerBranch != "" {
-			s.invites[ik] = branch
+			ik := inviteKey{from, callerBranch}
+			s.invites[ik] = tx
 			from.invKeys[ik] = struct{}{}
 		}
 		s.mu.Unlock()
 	}
-	s.sign(dsa, fwd)
-	if err := dst.flow.send(fwd); err != nil {
+	if err := dst.sendSigned(s, dsa, fwd); err != nil {
 		s.log.Debug("labfe: forward failed", "err", err)
 	}
 }
 
 // handleResponse takes a response from a handset to a request labfe
-// forwarded: it must be signed (1xx may not be), then goes back to the
-// caller re-signed with the caller's SA.
+// forwarded to it: it must come over the flow the request went to and be
+// signed (1xx may not be); 100 Trying stops here (RFC 3261 §16.7 step 3);
+// the rest goes back to the caller re-signed with the caller's SA. A 2xx
+// to an INVITE outside a dialog confirms the dialog.
 func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 	vias := res.All("Via")
 	if len(vias) < 2 {
@@ -196,12 +245,12 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 	if err != nil {
 		return true
 	}
-	branch := viaBranch(vias[0]) + " " + method
+	key := viaBranch(vias[0]) + " " + method
 	s.mu.Lock()
-	tx := s.txs[branch]
+	tx := s.txs[key]
 	sa := f.sa
 	s.mu.Unlock()
-	if tx == nil || sa == nil {
+	if tx == nil || sa == nil || tx.dst != f {
 		return true
 	}
 	hdr, ok := authorization(res)
@@ -232,6 +281,9 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 		s.count(sa.user, func(st *UserStats) { st.BadSignatures++ })
 		return true // unsigned final response: dropped
 	}
+	if res.StatusCode == 100 {
+		return true
+	}
 	out := &sipmsg.Message{StatusCode: res.StatusCode, Reason: res.Reason, Body: res.Body}
 	popped := false
 	for _, h := range res.Headers {
@@ -241,27 +293,29 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 				popped = true
 				continue
 			}
-		case "authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info", "content-length":
+		case "authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info", "content-length", "l":
 			continue
 		}
 		out.Add(h.Name, h.Value)
 	}
 	s.mu.Lock()
 	if res.StatusCode >= 200 {
-		delete(s.txs, branch)
-		delete(tx.caller.txKeys, branch)
+		s.forgetTxLocked(tx)
 		if tx.method == "INVITE" && res.StatusCode < 300 {
-			ik := inviteKey{tx.caller, tx.callerBranch}
-			delete(s.invites, ik) // a 2xx ACK is a new transaction
-			delete(tx.caller.invKeys, ik)
+			s.forgetInviteLocked(tx) // a 2xx ACK is a new transaction
+			if tx.initial {
+				if tt := toTag(res); tt != "" {
+					s.addDialogLocked(&dialog{key: dialogKey{res.Value("Call-ID"), fromTag(res), tt}, caller: tx.caller, callee: f})
+				}
+			}
 		}
 	}
 	csa := tx.caller.sa
 	s.mu.Unlock()
-	if csa != nil && out.StatusCode >= 200 {
-		s.sign(csa, out)
+	if csa == nil {
+		return true
 	}
-	_ = tx.caller.send(out)
+	_ = tx.caller.sendSigned(s, csa, out)
 	return true
 }
 

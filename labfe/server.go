@@ -39,12 +39,14 @@ type Server struct {
 	pending map[string]*pending   // opaque → outstanding CHALLENGE
 	sas     map[string]*secAssoc  // opaque → SA
 	flows   map[*flow]struct{}
-	txs     map[string]*proxyTx  // our Via branch + " " + CSeq method → caller
-	invites map[inviteKey]string // caller flow + its INVITE branch → our branch
+	txs     map[string]*proxyTx    // our Via branch + " " + CSeq method → caller
+	invites map[inviteKey]*proxyTx // caller flow + its INVITE branch → our INVITE transaction
+	dialogs map[dialogKey]*dialog  // confirmed INVITE dialogs routed through labfe (calls.go)
 	fault   Fault
 	orphan  UserStats // failures not attributable to a user
 	closed  bool
 	wg      sync.WaitGroup
+	onDrop  func()
 }
 
 type userState struct {
@@ -80,20 +82,6 @@ type secAssoc struct {
 	snum     uint64
 }
 
-type proxyTx struct {
-	caller       *flow
-	method       string
-	callerBranch string
-}
-
-// inviteKey names an INVITE client transaction of a caller, so that its
-// CANCEL and non-2xx ACK go downstream with the INVITE's branch (RFC 3261
-// §9.1, §17.1.1.3) and the callee's transaction layer matches them.
-type inviteKey struct {
-	f      *flow
-	branch string
-}
-
 type flow struct {
 	c   net.Conn
 	r   *bufio.Reader
@@ -104,13 +92,16 @@ type flow struct {
 	sa       *secAssoc
 	pending  string // opaque of its outstanding CHALLENGE
 	bindings map[*binding]*userState
-	txKeys   map[string]struct{}
+	txKeys   map[string]struct{} // transactions it started (it is the caller)
 	invKeys  map[inviteKey]struct{}
+	inTx     map[string]struct{} // transactions forwarded to it (it is the callee)
+	dialogs  map[*dialog]struct{}
 }
 
 func newFlow(c net.Conn) *flow {
 	return &flow{c: c, r: bufio.NewReader(c), bindings: map[*binding]*userState{},
-		txKeys: map[string]struct{}{}, invKeys: map[inviteKey]struct{}{}}
+		txKeys: map[string]struct{}{}, invKeys: map[inviteKey]struct{}{},
+		inTx: map[string]struct{}{}, dialogs: map[*dialog]struct{}{}}
 }
 
 // Fault makes labfe misbehave on purpose for reliability tests
@@ -142,10 +133,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		o.log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg: cfg, log: o.log, rand: &lockedReader{r: o.rand}, now: o.now,
+		onDrop: o.onDrop,
+		cfg:    cfg, log: o.log, rand: &lockedReader{r: o.rand}, now: o.now,
 		users: map[string]*userState{}, byLogin: map[string]*userState{},
 		pending: map[string]*pending{}, sas: map[string]*secAssoc{},
-		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{}, invites: map[inviteKey]string{},
+		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{}, invites: map[inviteKey]*proxyTx{},
+		dialogs: map[dialogKey]*dialog{},
 	}
 	for _, u := range cfg.Users {
 		us := &userState{User: u, aor: u.AOR(), bindings: map[string]*binding{}}
@@ -330,8 +323,15 @@ func (s *Server) serveFlow(f *flow) {
 func (s *Server) dropFlow(f *flow) {
 	// State goes first, the socket last: a peer that sees the close can
 	// rely on the binding being gone.
-	defer func() { _ = f.c.Close() }()
+	defer func() {
+		_ = f.c.Close()
+		if s.onDrop != nil {
+			s.onDrop()
+		}
+	}()
 	s.mu.Lock()
+	after := s.dropCallsLocked(f)
+	defer after()
 	defer s.mu.Unlock()
 	delete(s.flows, f)
 	delete(s.pending, f.pending)
@@ -369,8 +369,19 @@ func unbindLocked(u *userState, epid string) {
 }
 
 func (f *flow) send(m *sipmsg.Message) error {
+	return f.sendSigned(nil, nil, m)
+}
+
+// sendSigned signs m with sa (when given, and unless m is a provisional
+// response) and writes it, both under the flow's write lock: messages
+// leave in snum order even when several flows' goroutines (and the echo
+// bot) write to the same flow.
+func (f *flow) sendSigned(s *Server, sa *secAssoc, m *sipmsg.Message) error {
 	f.wmu.Lock()
 	defer f.wmu.Unlock()
+	if s != nil && sa != nil && (m.IsRequest() || m.StatusCode >= 200) {
+		s.sign(sa, m)
+	}
 	_ = f.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := f.c.Write(m.Marshal()); err != nil {
 		return fmt.Errorf("labfe: write: %w", err)
@@ -424,10 +435,7 @@ func (s *Server) sign(sa *secAssoc, m *sipmsg.Message) {
 
 // reply sends a response on f, signed when an SA is given (1xx never are).
 func (s *Server) reply(f *flow, sa *secAssoc, r *sipmsg.Message) bool {
-	if sa != nil && r.StatusCode >= 200 {
-		s.sign(sa, r)
-	}
-	if err := f.send(r); err != nil {
+	if err := f.sendSigned(s, sa, r); err != nil {
 		s.log.Debug("labfe: send failed", "err", err)
 		return false
 	}

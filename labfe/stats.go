@@ -33,6 +33,8 @@ type Stats struct {
 	Unattributed UserStats
 	Flows        int // open TLS flows
 	SAs          int // live security associations
+	Dialogs      int // confirmed call dialogs routed through labfe
+	Pending      int // forwarded requests awaiting a final response
 }
 
 // Stats returns a snapshot.
@@ -40,7 +42,8 @@ func (s *Server) Stats() Stats {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Users: make(map[string]UserStats, len(s.users)), Unattributed: s.orphan, Flows: len(s.flows), SAs: len(s.sas)}
+	st := Stats{Users: make(map[string]UserStats, len(s.users)), Unattributed: s.orphan, Flows: len(s.flows), SAs: len(s.sas),
+		Dialogs: len(s.dialogs), Pending: len(s.txs)}
 	for aor, u := range s.users {
 		us := u.st
 		for _, b := range u.bindings {
