@@ -118,6 +118,12 @@ type Config struct {
 	// DefaultReRegisterMargin.
 	ReRegisterOverlap time.Duration
 
+	// SpecialInterop is reg.x.server.y.specialInterop: "" (the Lync
+	// default), lync2010, lync2013, ocs2007r2 or lcs2005 sign in with NTLM
+	// and MS-SIPAE signing; "standard" registers with RFC 3261 digest and
+	// signs nothing (digest.go).
+	SpecialInterop string
+
 	// Insecure disables server certificate verification. Only when asked;
 	// New logs it loudly.
 	Insecure bool
@@ -144,6 +150,11 @@ func (c Config) Validate() error {
 	}
 	if c.TimeScale < 0 {
 		return &ConfigError{Field: "TimeScale", Value: fmt.Sprint(c.TimeScale), Msg: "must not be negative"}
+	}
+	switch strings.ToLower(c.SpecialInterop) {
+	case "", interopStandard, "lync2010", "lync2013", "ocs2007r2", "lcs2005":
+	default:
+		return &ConfigError{Field: "SpecialInterop", Value: c.SpecialInterop, Msg: "want standard|ocs2007r2|lcs2005|lync2010|lync2013"}
 	}
 	if c.Password == "" {
 		return &ConfigError{Field: "Password", Value: "", Msg: "required for NTLM"}

@@ -142,6 +142,7 @@ type secAssoc struct {
 	sa       *sipae.SA
 	family   sipae.Family
 	deadline time.Time
+	digest   *digestAuth // standard mode: digest credentials instead of signatures (digest.go)
 }
 
 // regInfo is what the registrar told us in the last 200 OK (§1.4).

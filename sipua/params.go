@@ -24,6 +24,7 @@ type Lookup func(name string) (string, bool)
 //	reg.1.server.1.expires.overlap        re-REGISTER this long before expiry
 //	reg.1.server.1.registerRetry.baseTimeOut / .maxTimeOut   RFC 5626 backoff
 //	sec.TLS.customCaCert.1…8              extra trusted CAs (PEM) for the registrar
+//	reg.1.server.1.specialInterop         lync*/ocs*/lcs*: NTLM + MS-SIPAE; standard: digest
 //
 // CRLF keep-alives follow the server's ms-keep-alive (Lync closes idle
 // flows), so tcpIpApp.keepalive.tcp.sip.tls.enable="0", the registry
@@ -41,6 +42,9 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 		AuthUser:   val("reg.1.auth.userId"),
 		AuthDomain: val("reg.1.auth.domain"),
 		Server:     val("reg.1.server.1.address"),
+		// Unset (the load runner's CSV) keeps the Lync sign-in; a booted
+		// set carries the base profile's lync2010 unless a file says otherwise.
+		SpecialInterop: val("reg.1.server.1.specialInterop"),
 	}
 	if v, ok := get("reg.1.auth.password"); ok {
 		c.Password = Password(v)

@@ -102,6 +102,9 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 		h.dlg = registration{callID: h.randHex(16), fromTag: h.randHex(5), cseq: 0}
 	}
 	h.mu.Unlock()
+	if h.cfg.standard() {
+		return h.authenticateDigest(ctx, c, start)
+	}
 	op := "register " + h.cfg.AOR
 
 	// Step 1.
@@ -453,6 +456,9 @@ func splitHostPortInt(hp string) (string, int) {
 // cnum used. gssapi is the AUTHENTICATE token of the handshake-finishing
 // REGISTER, else "".
 func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) (string, error) {
+	if sa.digest != nil {
+		return "", sa.digest.authorize(m)
+	}
 	p, err := sa.sa.Sign(messageFields(m))
 	if err != nil {
 		return "", err
@@ -477,6 +483,9 @@ func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) (string, erro
 // snum replay window). It reports whether m was signed; a bad signature is
 // an error and fails the SA (protocols.md §2.4).
 func (h *Handset) verify(m sip.Message, sa *secAssoc) (bool, error) {
+	if sa.digest != nil {
+		return true, nil // standard mode signs nothing: every message passes
+	}
 	hs := authInfoHeaders(m)
 	if len(hs) == 0 {
 		return false, nil
@@ -576,15 +585,24 @@ func Redact(msg string) string {
 		if !ok || !strings.HasSuffix(strings.ToLower(strings.TrimSpace(name)), "authorization") {
 			continue
 		}
-		j := strings.Index(l, `gssapi-data="`)
-		if j < 0 {
-			continue
+		keys := []string{`gssapi-data="`}
+		if _, v, _ := strings.Cut(l, ":"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "digest ") {
+			// The digest response (standard mode) allows the same guess;
+			// an MS-SIPAE response= is only a signature.
+			keys = append(keys, `response="`)
 		}
-		k := strings.IndexByte(l[j+len(`gssapi-data="`):], '"')
-		if k <= 0 {
-			continue
+		for _, key := range keys {
+			j := strings.Index(l, key)
+			if j < 0 {
+				continue
+			}
+			k := strings.IndexByte(l[j+len(key):], '"')
+			if k <= 0 {
+				continue
+			}
+			l = l[:j] + key + `[redacted]"` + l[j+len(key)+k+1:]
 		}
-		lines[i] = l[:j] + `gssapi-data="[redacted]"` + l[j+len(`gssapi-data="`)+k+1:]
+		lines[i] = l
 	}
 	return strings.Join(lines, "\r\n")
 }
