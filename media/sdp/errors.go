@@ -3,6 +3,7 @@ package sdp
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinels for errors.Is; the typed errors below wrap them.
@@ -111,6 +112,31 @@ func (e *NegotiationError) Unwrap() error { return e.Err }
 func errEncryption(detail string) error {
 	return &NegotiationError{Status: 488, Warning: WarningEncryption,
 		Err: fmt.Errorf("%w: %s", ErrEncryptionIncompatible, detail)}
+}
+
+// redactLine hides key material in a line quoted by a ParseError: the
+// inline keys of a=crypto/a=cryptoscale (RFC 4568 §9.1) and k= lines
+// (RFC 4566 §5.12), which are secrets that must not reach logs.
+func redactLine(s string) string {
+	if strings.HasPrefix(s, "k=") {
+		return "k=[redacted]"
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "inline:")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+len("inline:")])
+		b.WriteString("[redacted]")
+		s = s[i+len("inline:"):]
+		if j := strings.IndexAny(s, "| ;"); j >= 0 {
+			s = s[j:]
+		} else {
+			s = ""
+		}
+	}
 }
 
 func truncate(s string) string {

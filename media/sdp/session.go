@@ -245,7 +245,9 @@ type parser struct {
 	mStart []int // line number of each m=
 }
 
-func (p *parser) fail(err error) error { return &ParseError{Line: p.n, Text: p.text, Err: err} }
+func (p *parser) fail(err error) error {
+	return &ParseError{Line: p.n, Text: redactLine(p.text), Err: err}
+}
 
 func (p *parser) line(typ byte, val string) error {
 	if p.m != nil {
