@@ -22,16 +22,16 @@ func malformed(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
 }
 
-// ErrorCode is a TURN error response ([MS-TURN] 2.2.2, STUN draft-02 11.2.9).
+// ResponseError is a TURN error response ([MS-TURN] 2.2.2, STUN draft-02 11.2.9).
 // It is also returned by the client when the server answers with one.
-type ErrorCode struct {
+type ResponseError struct {
 	Code   int // 300..699
 	Reason string
 	// Alternate is the ALTERNATE-SERVER the response carried, if any.
 	Alternate string
 }
 
-func (e *ErrorCode) Error() string {
+func (e *ResponseError) Error() string {
 	s := fmt.Sprintf("msturn: error response %d %s", e.Code, e.Reason)
 	if e.Alternate != "" {
 		s += " (alternate server " + e.Alternate + ")"

@@ -362,13 +362,13 @@ func (m *Message) AddErrorCode(code int, reason string) {
 	m.Add(AttrErrorCode, append(v, reason...))
 }
 
-// ErrorCode reads ERROR-CODE and ALTERNATE-SERVER into an *ErrorCode.
-func (m *Message) ErrorCode() (*ErrorCode, error) {
+// ErrorCode reads ERROR-CODE and ALTERNATE-SERVER into a *ResponseError.
+func (m *Message) ErrorCode() (*ResponseError, error) {
 	v, ok := m.Get(AttrErrorCode)
 	if !ok || len(v) < 4 || v[2]&0x07 < 3 || v[2]&0x07 > 6 || v[3] > 99 {
 		return nil, fmt.Errorf("%w: ERROR-CODE missing or bad", ErrAttribute)
 	}
-	e := &ErrorCode{Code: int(v[2]&0x07)*100 + int(v[3]), Reason: string(v[4:])}
+	e := &ResponseError{Code: int(v[2]&0x07)*100 + int(v[3]), Reason: string(v[4:])}
 	if alt, err := m.Address(AttrAlternateServer); err == nil {
 		e.Alternate = alt.String()
 	}

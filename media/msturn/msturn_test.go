@@ -211,8 +211,8 @@ func TestTCPFraming(t *testing.T) {
 	if _, _, n, _ := ParseFrame(b[:5]); n != 0 {
 		t.Fatal("partial frame consumed")
 	}
-	if _, _, _, err := ParseFrame([]byte{0x05, 0, 0, 0}); !errors.Is(err, ErrMalformed) {
-		t.Fatal(err)
+	if _, _, _, ferr := ParseFrame([]byte{0x05, 0, 0, 0}); !errors.Is(ferr, ErrMalformed) {
+		t.Fatal(ferr)
 	}
 	ft, p, err = ReadFrame(bytes.NewReader(b))
 	if err != nil || ft != FrameControl || !bytes.Equal(p, msg) {
