@@ -11,19 +11,19 @@ import (
 // second parse (parse → marshal → parse → marshal is stable), and errors are
 // always ErrMalformed or ErrNoMagicCookie.
 func FuzzParse(f *testing.F) {
-	m := New(TypeAllocateRequest, tid)
+	m := NewMessage(TypeAllocateRequest, tid)
 	m.AddUint32(AttrMSVersion, 1)
 	m.AddString(AttrUsername, "user")
 	m.AddString(AttrRealm, "SIP")
 	m.AddString(AttrNonce, "n0nce")
 	m.AddIntegrity(LongTermKey("user", "SIP", "pass"))
 	f.Add(m.Marshal())
-	r := New(TypeAllocateResponse, tid)
+	r := NewMessage(TypeAllocateResponse, tid)
 	r.AddAddress(AttrMappedAddress, netip.MustParseAddrPort("192.0.2.10:50000"))
 	r.AddXORAddress(AttrMSXORMappedAddress, netip.MustParseAddrPort("[2001:db8::1]:9"))
 	r.AddSequenceNumber(SequenceNumber{Seq: 1})
 	f.Add(r.Marshal())
-	d := New(TypeDataIndication, tid)
+	d := NewMessage(TypeDataIndication, tid)
 	d.AddAddress(AttrRemoteAddress, netip.MustParseAddrPort("192.0.2.9:1"))
 	d.Add(AttrData, []byte{0x80, 0, 1, 2, 3})
 	f.Add(d.Marshal())

@@ -206,9 +206,9 @@ func NewTransactionID(random []byte) [16]byte {
 	return t
 }
 
-// New returns a message of type t with the given transaction ID and the
+// NewMessage returns a message of type t with the given transaction ID and the
 // MAGIC-COOKIE attribute already in place.
-func New(t MessageType, tid [16]byte) *Message {
+func NewMessage(t MessageType, tid [16]byte) *Message {
 	m := &Message{Type: t, TransactionID: tid}
 	m.ensureCookie()
 	return m

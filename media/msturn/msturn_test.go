@@ -52,7 +52,7 @@ var tid = [16]byte{0x01, 0x02, 0x03, 0x04, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 // authenticated attributes of protocols.md §9 step 2, byte for byte, with
 // the MESSAGE-INTEGRITY computed independently here.
 func TestAllocateRequestBytes(t *testing.T) {
-	m := New(TypeAllocateRequest, tid)
+	m := NewMessage(TypeAllocateRequest, tid)
 	m.AddUint32(AttrMSVersion, 1)
 	m.AddString(AttrUsername, "alice@lab")
 	m.AddString(AttrRealm, "SIP")
@@ -127,7 +127,7 @@ func TestMagicCookieFirst(t *testing.T) {
 func TestAddressesAndSequence(t *testing.T) {
 	relayed := netip.MustParseAddrPort("192.0.2.10:50000")
 	refl := netip.MustParseAddrPort("198.51.100.7:40123")
-	m := New(TypeAllocateResponse, tid)
+	m := NewMessage(TypeAllocateResponse, tid)
 	m.AddAddress(AttrMappedAddress, relayed)
 	m.AddXORAddress(AttrMSXORMappedAddress, refl)
 	cid := [20]byte{0xaa, 19: 0xbb}
@@ -159,7 +159,7 @@ func TestAddressesAndSequence(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
-	m := New(TypeAllocateError, tid)
+	m := NewMessage(TypeAllocateError, tid)
 	m.AddErrorCode(401, "Unauthorized")
 	m.AddAddress(AttrAlternateServer, netip.MustParseAddrPort("192.0.2.1:3478"))
 	p, err := Parse(m.Marshal())
@@ -176,7 +176,7 @@ func TestErrorCode(t *testing.T) {
 }
 
 func TestParseMalformed(t *testing.T) {
-	good := New(TypeAllocateRequest, tid).Marshal()
+	good := NewMessage(TypeAllocateRequest, tid).Marshal()
 	cases := map[string][]byte{
 		"short":        good[:10],
 		"length":       append(append([]byte(nil), good...), 0, 0, 0, 0),
@@ -191,7 +191,7 @@ func TestParseMalformed(t *testing.T) {
 }
 
 func TestTCPFraming(t *testing.T) {
-	msg := New(TypeAllocateRequest, tid).Marshal()
+	msg := NewMessage(TypeAllocateRequest, tid).Marshal()
 	b, err := AppendFrame(nil, FrameControl, msg)
 	if err != nil {
 		t.Fatal(err)

@@ -23,23 +23,23 @@ func sampleFlow() [][]byte {
 	// "128 bits, seen with MAGIC as well"); see NewTransactionID.
 	tx := func(n byte) [16]byte { t := NewTransactionID(tid[4:]); t[15] = n; return t }
 
-	a1 := New(TypeAllocateRequest, tx(1))
+	a1 := NewMessage(TypeAllocateRequest, tx(1))
 	a1.AddUint32(AttrMSVersion, 1)
 
-	e := New(TypeAllocateError, tx(1))
+	e := NewMessage(TypeAllocateError, tx(1))
 	e.AddErrorCode(401, "Unauthorized")
 	e.AddString(AttrRealm, "SIP")
 	e.AddString(AttrNonce, "e3a1d2f0c4b5")
 	e.AddUint32(AttrMSVersion, 1)
 
-	a2 := New(TypeAllocateRequest, tx(2))
+	a2 := NewMessage(TypeAllocateRequest, tx(2))
 	a2.AddUint32(AttrMSVersion, 1)
 	a2.AddString(AttrUsername, "alice@lab")
 	a2.AddString(AttrRealm, "SIP")
 	a2.AddString(AttrNonce, "e3a1d2f0c4b5")
 	a2.AddIntegrity(key)
 
-	r := New(TypeAllocateResponse, tx(2))
+	r := NewMessage(TypeAllocateResponse, tx(2))
 	r.AddAddress(AttrMappedAddress, netip.MustParseAddrPort("192.0.2.1:50000"))
 	r.AddXORAddress(AttrMSXORMappedAddress, netip.MustParseAddrPort("198.51.100.7:40123"))
 	r.AddUint32(AttrLifetime, 600)
@@ -47,16 +47,16 @@ func sampleFlow() [][]byte {
 	r.AddSequenceNumber(SequenceNumber{ConnectionID: cid.ConnectionID})
 	r.AddIntegrity(key)
 
-	sad := New(TypeSetActiveDestRequest, tx(3))
+	sad := NewMessage(TypeSetActiveDestRequest, tx(3))
 	sad.AddString(AttrUsername, "alice@lab")
 	sad.AddAddress(AttrDestinationAddress, peer)
 	sad.AddSequenceNumber(cid)
 	sad.AddIntegrity(key)
 
-	sadr := New(TypeSetActiveDestResponse, tx(3))
+	sadr := NewMessage(TypeSetActiveDestResponse, tx(3))
 	sadr.AddIntegrity(key)
 
-	snd := New(TypeSendRequest, tx(4))
+	snd := NewMessage(TypeSendRequest, tx(4))
 	snd.AddString(AttrUsername, "alice@lab")
 	snd.AddAddress(AttrDestinationAddress, peer)
 	snd.Add(AttrData, []byte{0x80, 0x00, 0x00, 0x01, 0xde, 0xad, 0xbe}) // odd length: padded
@@ -64,7 +64,7 @@ func sampleFlow() [][]byte {
 	snd.AddSequenceNumber(cid)
 	snd.AddIntegrity(key)
 
-	di := New(TypeDataIndication, tx(5))
+	di := NewMessage(TypeDataIndication, tx(5))
 	di.AddAddress(AttrRemoteAddress, peer)
 	di.Add(AttrData, []byte{0x80, 0x00, 0x00, 0x02})
 	di.AddSequenceNumber(cid)
