@@ -218,8 +218,8 @@ func (c *Client) allocate(ctx context.Context) (Allocation, error) {
 		return Allocation{}, err
 	}
 	if resp.Type == TypeAllocateResponse {
-		if err := c.fire(evSuccess); err != nil {
-			return Allocation{}, err
+		if ferr := c.fire(evSuccess); ferr != nil {
+			return Allocation{}, ferr
 		}
 		return c.accept(resp)
 	}
@@ -273,8 +273,8 @@ func (c *Client) authenticatedAllocate(ctx context.Context, lifetime time.Durati
 			return Allocation{}, err
 		}
 		if resp.Type == TypeAllocateResponse {
-			if err := c.fire(evSuccess); err != nil {
-				return Allocation{}, err
+			if ferr := c.fire(evSuccess); ferr != nil {
+				return Allocation{}, ferr
 			}
 			return c.accept(resp)
 		}
