@@ -511,12 +511,11 @@ func TestLocalHook(t *testing.T) {
 	if got.User.AOR() != "alice@contoso.test" || string(got.Body) != "<provisioningGroupList/>" {
 		t.Errorf("hook saw %+v", got)
 	}
-	// Other self-subscriptions fall back to the default empty 200.
-	sub = request("SUBSCRIBE", "sip:alice@contoso.test", "<sip:alice@contoso.test>;tag=s2", "<sip:alice@contoso.test>", "sub-2", 1, "")
-	sub.Add("Event", "vnd-microsoft-roaming-self")
+	// Other self-subscriptions fall back to labfe's own (strict) handling.
+	sub = selfSubscribe("vnd-microsoft-roaming-contacts", "sub-2", 1)
 	c.sign(sub)
-	if r := c.roundTrip(sub); r.StatusCode != 200 || len(r.Body) != 0 {
-		t.Fatalf("fallback: %d", r.StatusCode)
+	if r := c.roundTrip(sub); r.StatusCode != 200 || !strings.Contains(string(r.Body), "<contactList") {
+		t.Fatalf("fallback: %d %s", r.StatusCode, r.Body)
 	}
 }
 
@@ -590,9 +589,7 @@ func TestInBandProvisioning(t *testing.T) {
 	fe := labfetest.Start(t)
 	c := dial(t, fe, "alice@contoso.test", "8248ca9ebb")
 	c.mustRegister("alice", pw)
-	sub := request("SUBSCRIBE", "sip:alice@contoso.test", "<sip:alice@contoso.test>;tag=p1", "<sip:alice@contoso.test>", "prov-1", 1, "")
-	sub.Add("Event", "vnd-microsoft-provisioning-v2")
-	sub.Add("Expires", "0")
+	sub := selfSubscribe("vnd-microsoft-provisioning-v2", "prov-1", 1)
 	c.sign(sub)
 	r := c.roundTrip(sub)
 	if r.StatusCode != 200 || c.verifyServer(r) != nil || r.Value("Content-Type") != "application/vnd-microsoft-roaming-provisioning-v2+xml" {
@@ -678,11 +675,12 @@ func TestEndpointIdentifiersConsistent(t *testing.T) {
 		"bob's gruu":     {"<sip:alice@contoso.test>;tag=x", "<" + bGRUU + ">", 403},
 		"forged gruu":    {"<sip:alice@contoso.test>;tag=x", "<sip:alice@contoso.test;opaque=user:epid:AAAA;gruu>", 403},
 	} {
-		m := request("SUBSCRIBE", "sip:alice@contoso.test", tc.from, "<sip:alice@contoso.test>", "id-"+name, 1, "")
+		// SERVICE: the identifier checks apply to every request, and a
+		// self-SUBSCRIBE would also insist on a Contact.
+		m := request("SERVICE", "sip:alice@contoso.test", tc.from, "<sip:alice@contoso.test>", "id-"+name, 1, "")
 		if tc.contact != "" {
 			m.Add("Contact", tc.contact)
 		}
-		m.Add("Event", "vnd-microsoft-roaming-self")
 		a.sign(m)
 		r := a.roundTrip(m)
 		if r.StatusCode != tc.want {

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/handset-dev/handset/labfe/inband"
-
 	"github.com/handset-dev/handset/labfe/internal/sipmsg"
 )
 
@@ -115,8 +113,9 @@ const (
 )
 
 // local answers requests the front end serves itself: Config.Local first,
-// then the provisioning-v2 self-SUBSCRIBE with labfe/inband's document;
-// other self-subscriptions and SERVICE get an empty 200 OK.
+// then the self-SUBSCRIBEs (subscribe.go: provisioning-v2 with
+// labfe/inband's document, roaming contacts and self); SERVICE and the like
+// get an empty 200 OK.
 func (s *Server) local(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	if s.cfg.Local != nil && req.Method != "ACK" {
 		lr, ok := s.cfg.Local(LocalRequest{User: sa.user.User, Method: req.Method, RequestURI: req.RequestURI,
@@ -142,23 +141,7 @@ func (s *Server) local(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	}
 	switch req.Method {
 	case "SUBSCRIBE":
-		r := s.response(req, 200, "OK")
-		exp := req.Value("Expires")
-		if exp == "" {
-			exp = "3600"
-		}
-		r.Add("Expires", exp)
-		if ev := strings.TrimSpace(req.Value("Event")); strings.EqualFold(ev, provisioningEvent) && aorOf(req.RequestURI) == sa.user.aor {
-			// In-band provisioning answered in the 200 OK body (protocols.md §7.1).
-			data := inband.Default()
-			if s.cfg.InBand != nil {
-				data = *s.cfg.InBand
-			}
-			r.Add("Event", provisioningEvent)
-			r.Add("Content-Type", provisioningType)
-			r.Body = inband.Document(data, sa.user.aor)
-		}
-		return s.reply(f, sa, r)
+		return s.reply(f, sa, s.subscribe(f, sa, req)) // subscribe.go
 	case "SERVICE", "OPTIONS", "PUBLISH", "NOTIFY", "BYE", "INFO", "MESSAGE":
 		return s.reply(f, sa, s.response(req, 200, "OK"))
 	case "ACK":

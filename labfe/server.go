@@ -96,6 +96,10 @@ type flow struct {
 	invKeys  map[inviteKey]struct{}
 	inTx     map[string]struct{} // transactions forwarded to it (it is the callee)
 	dialogs  map[*dialog]struct{}
+
+	// subs are the self-subscription dialogs on this flow by Call-ID
+	// (subscribe.go), guarded by Server.mu; they die with the flow.
+	subs map[string]*subDialog
 }
 
 func newFlow(c net.Conn) *flow {

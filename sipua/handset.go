@@ -115,6 +115,9 @@ type Handset struct {
 	sa     *secAssoc    // nil until the NTLM SA is established
 	reg    regInfo      // what the last 200 OK said
 	target *target      // where the next connect goes (301 may change it)
+
+	// subs: self-subscriptions and in-band provisioning (subscribe.go).
+	subs subscriptions
 }
 
 // connection is one sipgo UA with its TLS connection.

@@ -119,6 +119,8 @@ const (
 	EventFailure                       // Outcome/Reason/Status/Err classify the failure
 	EventMessage                       // trace: one SIP message in or out (Message, Outgoing)
 	EventKeepAlive                     // a CRLF keep-alive was sent
+	EventSubscribed                    // a self-SUBSCRIBE answered (Reason: event package; Status; Err on failure)
+	EventInBand                        // in-band provisioning arrived (Reason: carrying message) or was rejected (Err)
 )
 
 var eventKindNames = [...]string{
@@ -129,6 +131,8 @@ var eventKindNames = [...]string{
 	EventFailure:      "failure",
 	EventMessage:      "message",
 	EventKeepAlive:    "keepalive",
+	EventSubscribed:   "subscribed",
+	EventInBand:       "in_band",
 }
 
 func (k EventKind) String() string {

@@ -279,6 +279,7 @@ func (h *Handset) registered(res *sip.Response, start time.Time) error {
 	lat := time.Since(start)
 	h.log.Info("registered", "gruu", info.gruu, "expires", info.expires, "keepalive", info.keepAlive, "latency", lat)
 	h.emit(Event{Kind: EventRegistered, Outcome: OutcomeSuccess, Status: 200, Latency: lat})
+	h.afterRegistered()
 	return nil
 }
 

@@ -262,6 +262,9 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 			h.log.Warn("dropping unsigned or badly signed request", "method", req.Method, "err", err)
 			return
 		}
+		if req.Method == sip.NOTIFY || req.Method == "BENOTIFY" {
+			h.onNotify(req) // subscribe.go
+		}
 		if req.Method == "BENOTIFY" {
 			return
 		}
