@@ -57,11 +57,15 @@ func TestSelfSubscribeStrict(t *testing.T) {
 		"no contact":         {"vnd-microsoft-roaming-self", func(m *sipmsg.Message) { m.Del("Contact") }, 400, ""},
 		"bad extension":      {"vnd-microsoft-roaming-self", func(m *sipmsg.Message) { m.Add("Proxy-Require", "ms-teleport") }, 420, ""},
 		"wrong content-type": {"vnd-microsoft-provisioning-v2", func(m *sipmsg.Message) { m.Del("Content-Type"); m.Add("Content-Type", "text/xml") }, 415, ""},
-		"no groups":          {"vnd-microsoft-provisioning-v2", func(m *sipmsg.Message) { m.Body = []byte(`<provisioningGroupList xmlns="http://schemas.microsoft.com/2006/09/sip/provisioninggrouplist"/>`) }, 400, ""},
-		"wrong namespace":    {"vnd-microsoft-provisioning-v2", func(m *sipmsg.Message) { m.Body = []byte(`<provisioningGroupList><provisioningGroup name="x"/></provisioningGroupList>`) }, 400, ""},
-		"self no body":       {"vnd-microsoft-roaming-self", func(m *sipmsg.Message) { m.Body = nil }, 400, ""},
-		"bad expires":        {"vnd-microsoft-roaming-contacts", func(m *sipmsg.Message) { m.Add("Expires", "soon") }, 400, ""},
-		"other user's to":    {"vnd-microsoft-roaming-contacts", func(m *sipmsg.Message) { m.Del("To"); m.Add("To", "<sip:bob@contoso.test>") }, 403, ""},
+		"no groups": {"vnd-microsoft-provisioning-v2", func(m *sipmsg.Message) {
+			m.Body = []byte(`<provisioningGroupList xmlns="http://schemas.microsoft.com/2006/09/sip/provisioninggrouplist"/>`)
+		}, 400, ""},
+		"wrong namespace": {"vnd-microsoft-provisioning-v2", func(m *sipmsg.Message) {
+			m.Body = []byte(`<provisioningGroupList><provisioningGroup name="x"/></provisioningGroupList>`)
+		}, 400, ""},
+		"self no body":    {"vnd-microsoft-roaming-self", func(m *sipmsg.Message) { m.Body = nil }, 400, ""},
+		"bad expires":     {"vnd-microsoft-roaming-contacts", func(m *sipmsg.Message) { m.Add("Expires", "soon") }, 400, ""},
+		"other user's to": {"vnd-microsoft-roaming-contacts", func(m *sipmsg.Message) { m.Del("To"); m.Add("To", "<sip:bob@contoso.test>") }, 403, ""},
 	} {
 		m := selfSubscribe(tc.event, "s-"+strings.ReplaceAll(name, " ", "-"), 1)
 		if tc.edit != nil {

@@ -30,6 +30,10 @@ type registerOptions struct {
 	insecure bool
 	once     bool
 	trace    bool
+
+	// In-band provisioning (inband_live.go): both imply a one-shot sign-in.
+	showConfig bool
+	upload     bool
 }
 
 func parseRegisterFlags(env *Env, args []string) (*registerOptions, error) {
@@ -42,8 +46,13 @@ func parseRegisterFlags(env *Env, args []string) (*registerOptions, error) {
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (logged loudly)")
 	fs.BoolVar(&o.once, "once", false, "exit 0 after a successful registration and un-REGISTER, 1 with the reason otherwise")
 	fs.BoolVar(&o.trace, "trace", false, "print every SIP message and one plain-language line per auth step (secrets redacted)")
+	fs.BoolVar(&o.showConfig, "show-config", false, "after sign-in, wait for the in-band provisioning and print the effective configuration with it (as config show --explain; server values marked in-band), then sign out")
+	fs.BoolVar(&o.upload, "upload-callserver", false, "after sign-in, write MAC-upload-CallServer.cfg with the in-band values received into --prov, then sign out")
 	if err := fs.Parse(args); err != nil {
 		return nil, &UsageError{err}
+	}
+	if o.showConfig || o.upload {
+		o.once = true
 	}
 	if fs.NArg() > 0 {
 		return nil, &UsageError{fmt.Errorf("register: unexpected argument %q", fs.Arg(0))}
@@ -97,6 +106,9 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 	}
 	pr := &tracePrinter{w: env.Stdout, trace: o.trace}
 	opts = append(opts, sipua.WithObserver(pr))
+	// The self-subscriptions (in-band provisioning, contacts, self) are
+	// what the phone does after sign-in; a bare --once check skips them.
+	opts = append(opts, sipua.WithSelfSubscriptions(!o.once || o.showConfig || o.upload))
 	h, err := sipua.New(cfg, opts...)
 	if err != nil {
 		return fail(env, &UsageError{err})
@@ -107,10 +119,16 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 		if err := h.Register(ctx); err != nil {
 			return failRegister(env, err)
 		}
+		if o.showConfig || o.upload {
+			if code := liveInBand(ctx, env, h, o, pr); code != ExitOK {
+				_ = h.Unregister(ctx)
+				return code
+			}
+		}
 		if err := h.Unregister(ctx); err != nil {
 			return failRegister(env, err)
 		}
-		fmt.Fprintf(env.Stdout, "ok: %s signed in (GRUU %s) and signed out\n", cfg.AOR, h.GRUU())
+		pr.printf("ok: %s signed in (GRUU %s) and signed out\n", cfg.AOR, h.GRUU())
 		return ExitOK
 	}
 	if err := h.Run(ctx); err != nil {
@@ -141,6 +159,14 @@ type tracePrinter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	trace bool
+}
+
+// printf writes to the printer's output under its lock: events arrive from
+// the handset's goroutines while the command prints its own lines.
+func (p *tracePrinter) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, format, args...)
 }
 
 func (p *tracePrinter) Observe(ev sipua.Event) {
@@ -175,6 +201,18 @@ func (p *tracePrinter) Observe(ev sipua.Event) {
 		fmt.Fprintf(p.w, "%s unregistered\n", ts)
 	case sipua.EventFailure:
 		fmt.Fprintf(p.w, "%s failure: %s (%s)\n", ts, ev.Outcome, ev.Reason)
+	case sipua.EventSubscribed:
+		if p.trace && ev.Err == nil {
+			fmt.Fprintf(p.w, "%s subscribed: %s (%d)\n", ts, ev.Reason, ev.Status)
+		} else if ev.Err != nil {
+			fmt.Fprintf(p.w, "%s subscription failed: %s: %v\n", ts, ev.Reason, ev.Err)
+		}
+	case sipua.EventInBand:
+		if ev.Err != nil {
+			fmt.Fprintf(p.w, "%s in-band provisioning rejected: %v\n", ts, ev.Err)
+		} else {
+			fmt.Fprintf(p.w, "%s in-band provisioning received (in the %s)\n", ts, ev.Reason)
+		}
 	}
 }
 
