@@ -101,11 +101,28 @@ type Config struct {
 
 	// RetryBase and RetryMax are the RFC 5626 §4.5 backoff bounds used by Run
 	// after a retryable failure (registerRetry.baseTimeOut / maxTimeOut). 0
-	// means the defaults. RetryMaxCount > 0 caps consecutive failures before
-	// Run gives up; 0 retries forever (except final failures).
-	RetryBase     time.Duration
-	RetryMax      time.Duration
+	// means the defaults.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// RetryMaxCount is reg.x.server.y.retryMaxCount for Server or the DNS
+	// SRV targets (Servers carry their own): failed attempts on one server
+	// before Run moves to the next; 0 means 3.
 	RetryMaxCount int
+	// MaxFailures > 0 makes Run give up and return the last error after
+	// that many consecutive failed attempts; 0 retries forever (except
+	// final failures such as a wrong password).
+	MaxFailures int
+
+	// Servers is reg.1.server.y in failover order (y = 1, 2, …). When set
+	// it replaces Server/Port; when empty, Server (one registrar) or else
+	// every DNS SRV target of the AOR domain is the list.
+	Servers []ServerConfig
+	// FailBack and FailBackTimeout are reg.1.server.1.failOver.failBack.mode
+	// and .timeout: when a handset registered on a later server goes back
+	// to the first (see FailBackMode). FailBackTimeout 0 means no timed
+	// fail-back (duration mode: stay until the current server fails).
+	FailBack        FailBackMode
+	FailBackTimeout time.Duration
 
 	// CACertsPEM holds extra CA certificates (PEM) trusted for the
 	// registrar (sec.TLS.customCaCert.x), used when WithTLSConfig gives no
@@ -155,6 +172,17 @@ func (c Config) Validate() error {
 	case "", interopStandard, "lync2010", "lync2013", "ocs2007r2", "lcs2005":
 	default:
 		return &ConfigError{Field: "SpecialInterop", Value: c.SpecialInterop, Msg: "want standard|ocs2007r2|lcs2005|lync2010|lync2013"}
+	}
+	for i, sv := range c.Servers {
+		if sv.Address == "" || strings.ContainsAny(sv.Address, " /:@<>;") {
+			return &ConfigError{Field: fmt.Sprintf("Servers[%d].Address", i), Value: sv.Address, Msg: "want a host name"}
+		}
+		if sv.Port < 0 || sv.Port > 65535 {
+			return &ConfigError{Field: fmt.Sprintf("Servers[%d].Port", i), Value: strconv.Itoa(sv.Port), Msg: "want 1..65535"}
+		}
+	}
+	if c.RetryMaxCount < 0 || c.MaxFailures < 0 || c.FailBackTimeout < 0 {
+		return &ConfigError{Field: "RetryMaxCount", Value: strconv.Itoa(c.RetryMaxCount), Msg: "counts and timeouts must not be negative"}
 	}
 	if c.Password == "" {
 		return &ConfigError{Field: "Password", Value: "", Msg: "required for NTLM"}

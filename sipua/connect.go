@@ -9,9 +9,8 @@ import (
 	"io"
 	"maps"
 	"net"
-	"sort"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -23,7 +22,8 @@ var srvServices = [][2]string{{"sipinternaltls", "tcp"}, {"sip", "tls"}}
 
 // resolveTarget picks where to connect: the 301 target if any, else
 // --target (WithDialAddr) with the configured host as TLS name, else the
-// configured server, else DNS SRV on the AOR domain.
+// current entry of the failover list (reg.1.server.y, the one configured
+// server, or the DNS SRV targets: failover.go).
 func (h *Handset) resolveTarget(ctx context.Context) (*target, error) {
 	h.mu.Lock()
 	t := h.target
@@ -31,33 +31,38 @@ func (h *Handset) resolveTarget(ctx context.Context) (*target, error) {
 	if t != nil {
 		return h.resolveHost(ctx, t)
 	}
-	_, domain := h.cfg.aorParts()
-	name := h.cfg.Server
-	port := h.cfg.Port
-	if port == 0 {
-		port = DefaultPort
-	}
 	if h.dialAddr != "" {
+		_, domain := h.cfg.aorParts()
+		name := h.cfg.Server
+		if name == "" && len(h.cfg.Servers) > 0 {
+			name = h.cfg.Servers[0].Address
+		}
 		if name == "" {
 			name = domain
 		}
 		return &target{addr: h.dialAddr, serverName: name}, nil
 	}
-	if name != "" {
-		return h.resolveHost(ctx, &target{addr: net.JoinHostPort(name, strconv.Itoa(port)), serverName: name})
+	if err := h.ensureServers(ctx, nil); err != nil {
+		return nil, err
 	}
-	var errs []error
-	for _, s := range srvServices {
-		_, recs, err := h.resolver.LookupSRV(ctx, s[0], s[1], domain)
-		if err != nil || len(recs) == 0 {
-			errs = append(errs, fmt.Errorf("_%s._%s.%s: %w", s[0], s[1], domain, err))
-			continue
-		}
-		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Priority < recs[j].Priority })
-		host := strings.TrimSuffix(recs[0].Target, ".")
-		return h.resolveHost(ctx, &target{addr: net.JoinHostPort(host, strconv.Itoa(int(recs[0].Port))), serverName: host})
+	h.mu.Lock()
+	if h.cur >= len(h.servers) {
+		h.cur = 0
 	}
-	return nil, &Error{Op: "discover " + domain, Class: OutcomeConfig, Why: "dns srv", Err: errors.Join(errs...)}
+	sv := h.servers[h.cur]
+	h.mu.Unlock()
+	return h.resolveHost(ctx, &sv.target)
+}
+
+// transactionTimeout bounds one REGISTER transaction: the current server's
+// retryTimeOut when set, else TransactionTimeout (RFC 3261 Timer F).
+func (h *Handset) transactionTimeout() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.target == nil && h.cur < len(h.servers) && h.servers[h.cur].retryTimeOut > 0 {
+		return h.servers[h.cur].retryTimeOut
+	}
+	return h.cfg.TransactionTimeout
 }
 
 // resolveHost turns a host name into an IP once, so that sipgo does not
@@ -81,30 +86,14 @@ func (h *Handset) resolveHost(ctx context.Context, t *target) (*target, error) {
 // connection is closed first (Lync binds a registration to its connection).
 func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	h.disconnect()
-	h.setState(StateConnecting)
+	h.setStateWhy(StateConnecting, "signing in")
 	t, err := h.resolveTarget(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tc := &tls.Config{}
-	if h.tlsConf != nil {
-		tc = h.tlsConf.Clone()
-	}
-	// Always set the FQDN: sipgo would otherwise use the dialled IP as the
-	// server name (DEPENDENCIES.md §1.2).
-	tc.ServerName = t.serverName
-	if tc.RootCAs == nil && len(h.cfg.CACertsPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(h.cfg.CACertsPEM) {
-			return nil, &Error{Op: "connect", Class: OutcomeConfig, Why: "ca certificates", Err: errors.New("sipua: sec.TLS.customCaCert holds no PEM certificate")}
-		}
-		tc.RootCAs = pool
-	}
-	if tc.MinVersion == 0 {
-		tc.MinVersion = tls.VersionTLS12
-	}
-	if h.cfg.Insecure {
-		tc.InsecureSkipVerify = true //nolint:gosec // only with --insecure, logged loudly in New
+	tc, err := h.tlsClientConfig(t.serverName)
+	if err != nil {
+		return nil, err
 	}
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(h.cfg.UserAgent),
@@ -150,6 +139,32 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	h.conn = c
 	h.mu.Unlock()
 	return c, nil
+}
+
+// tlsClientConfig is the TLS client configuration for a registrar named
+// serverName.
+func (h *Handset) tlsClientConfig(serverName string) (*tls.Config, error) {
+	tc := &tls.Config{}
+	if h.tlsConf != nil {
+		tc = h.tlsConf.Clone()
+	}
+	// Always set the FQDN: sipgo would otherwise use the dialled IP as the
+	// server name (DEPENDENCIES.md §1.2).
+	tc.ServerName = serverName
+	if tc.RootCAs == nil && len(h.cfg.CACertsPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(h.cfg.CACertsPEM) {
+			return nil, &Error{Op: "connect", Class: OutcomeConfig, Why: "ca certificates", Err: errors.New("sipua: sec.TLS.customCaCert holds no PEM certificate")}
+		}
+		tc.RootCAs = pool
+	}
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	if h.cfg.Insecure {
+		tc.InsecureSkipVerify = true //nolint:gosec // only with --insecure, logged loudly in New
+	}
+	return tc, nil
 }
 
 func classifyDial(t *target, err error) error {

@@ -117,7 +117,11 @@ type Handset struct {
 	target *target      // where the next connect goes (301 may change it)
 
 	// subs: self-subscriptions and in-band provisioning (subscribe.go).
-	subs subscriptions
+	subs     subscriptions
+	servers  []server                  // failover list (failover.go); nil until built
+	cur      int                       // index in servers of the current/next attempt
+	clock    recoveryClock             // Run's recovery waits; nil: real timers, TimeScale applied
+	endCalls func(ctx context.Context) // graceful stop: BYE for active calls (set by the call code), nil without calls
 }
 
 // connection is one sipgo UA with its TLS connection.
@@ -271,19 +275,8 @@ func (h *Handset) emit(ev Event) {
 	}
 }
 
-// setState records a transition and reports it.
-func (h *Handset) setState(s State) {
-	h.mu.Lock()
-	prev := h.state
-	h.state = s
-	h.mu.Unlock()
-	if prev != s && !Legal(prev, s) {
-		h.log.Error("sipua: illegal state transition", "from", prev, "to", s)
-	}
-	if prev != s {
-		h.emit(Event{Kind: EventState, State: s, Prev: prev})
-	}
-}
+// setState records a transition and reports it (setStateWhy adds why).
+func (h *Handset) setState(s State) { h.setStateWhy(s, "") }
 
 func (h *Handset) step(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)

@@ -20,6 +20,7 @@ import (
 //	Registered -> Authenticating (re-REGISTER, 401 -> full re-auth, SA refresh)
 //	Registered -> Connecting (301 redirect, connection lost)
 //	any -> Backoff (retryable failure), any -> Failed (final failure)
+//	Unregistering -> Connecting (fail-back: un-REGISTER on the backup, then the first server)
 type State uint8
 
 // Registration states.
@@ -43,7 +44,7 @@ var legalTransitions = map[State][]State{
 	StateAuthenticating: {StateRegistered, StateConnecting, StateFailed, StateStopped},
 	StateRegistered:     {StateAuthenticating, StateConnecting, StateUnregistering, StateFailed, StateStopped},
 	StateBackoff:        {StateConnecting, StateStopped},
-	StateUnregistering:  {StateStopped},
+	StateUnregistering:  {StateStopped, StateConnecting},
 	StateStopped:        {StateConnecting},
 	StateFailed:         {StateBackoff, StateConnecting, StateStopped},
 }
@@ -121,6 +122,8 @@ const (
 	EventKeepAlive                     // a CRLF keep-alive was sent
 	EventSubscribed                    // a self-SUBSCRIBE answered (Reason: event package; Status; Err on failure)
 	EventInBand                        // in-band provisioning arrived (Reason: carrying message) or was rejected (Err)
+	EventBackoff                       // Run waits Delay before the next attempt on Server; Reason says why
+	EventServer                        // the handset moves to Server (failover, fail-back, redirect); Reason says why
 )
 
 var eventKindNames = [...]string{
@@ -133,6 +136,8 @@ var eventKindNames = [...]string{
 	EventKeepAlive:    "keepalive",
 	EventSubscribed:   "subscribed",
 	EventInBand:       "in_band",
+	EventBackoff:      "backoff",
+	EventServer:       "server",
 }
 
 func (k EventKind) String() string {
@@ -151,7 +156,9 @@ type Event struct {
 	Prev     State
 	Step     string        // plain-language auth step (EventAuthStep)
 	Outcome  Outcome       // EventFailure, EventRegistered (OutcomeSuccess)
-	Reason   string        // short fixed reason for metrics, e.g. "401 after AUTHENTICATE", "503", "tls handshake"
+	Reason   string        // EventFailure: short fixed reason for metrics ("401 after AUTHENTICATE", "503", "tls handshake"); EventState, EventBackoff, EventServer: why, in plain language
+	Server   string        // registrar concerned, "pool.contoso.test (10.0.0.1:5061)" (EventState to connecting, EventBackoff, EventServer, EventFailure)
+	Delay    time.Duration // EventBackoff: how long Run waits (protocol time, before TimeScale)
 	Status   int           // SIP status code if any
 	Latency  time.Duration // e.g. sign-in latency for EventRegistered
 	Message  string        // EventMessage only: the full SIP message text, secrets redacted

@@ -33,16 +33,26 @@ func (h *Handset) Register(ctx context.Context) error {
 		return err
 	}
 	defer h.runWG.Done()
-	if err := h.signIn(ctx); err != nil {
-		h.disconnect()
-		if h.stopped(ctx) {
-			// Cancelled or closed mid-sign-in: a stop, not a failure to count.
-			h.setState(StateStopped)
-			return err
-		}
+	// One pass over the failover list: a retryable failure moves to the
+	// next server at once (RFC 3263 §4.3); Run adds the retry timing.
+	if err := h.ensureServers(ctx, nil); err != nil {
 		return h.fail(err)
 	}
-	return nil
+	h.mu.Lock()
+	n := max(len(h.servers), 1)
+	h.mu.Unlock()
+	var err error
+	for i := range n {
+		if i > 0 {
+			h.emit(Event{Kind: EventServer, Server: h.serverAt(i), Reason: "previous server failed: trying the next one"})
+		}
+		// Cancelled or closed mid-sign-in is a stop (attempt reports it as
+		// such), not a failure to count.
+		if err = h.attempt(ctx, nil, i); err == nil || IsFinal(err) || h.stopped(ctx) {
+			return err
+		}
+	}
+	return err
 }
 
 // signIn connects and authenticates, following redirects; the caller
@@ -71,7 +81,7 @@ func (h *Handset) signIn(ctx context.Context) error {
 // for Run to decide); it returns err unchanged.
 func (h *Handset) fail(err error) error {
 	o, why := Classify(err)
-	ev := Event{Kind: EventFailure, Outcome: o, Reason: why, Err: err}
+	ev := Event{Kind: EventFailure, Outcome: o, Reason: why, Err: err, Server: h.serverAt(h.curIndex())}
 	var e *Error
 	if errors.As(err, &e) {
 		ev.Status = e.Status
@@ -521,7 +531,7 @@ func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request
 	} else {
 		_, _ = conn.TryClose()
 	}
-	tctx, cancel := context.WithTimeout(ctx, h.cfg.TransactionTimeout)
+	tctx, cancel := context.WithTimeout(ctx, h.transactionTimeout())
 	defer cancel()
 	tx, err := c.ua.TransactionLayer().Request(tctx, req)
 	if err != nil {

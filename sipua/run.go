@@ -3,8 +3,6 @@ package sipua
 import (
 	"context"
 	"errors"
-	"io"
-	mrand "math/rand/v2"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -16,88 +14,235 @@ import (
 
 // Run signs in, then stays registered (re-REGISTER before expiry, CRLF
 // keep-alive at the ms-keep-alive timeout, SA refresh at
-// min(8 h, …) − 5 min) until ctx is done or Close is called; then it
-// un-REGISTERs within UnregisterGrace and returns nil. A retryable failure
-// backs off (RFC 5626 §4.5, RetryBase/RetryMax) and signs in again; a final
-// failure (NTLM rejection) or RetryMaxCount failures return the *Error.
+// min(8 h, …) − 5 min) until ctx is done or Close is called; then it ends
+// active calls, un-REGISTERs within UnregisterGrace and returns nil.
+//
+// A retryable failure (TLS, timeout, dead flow, 5xx, 503 with or without
+// Retry-After) goes to the failover planner: retry the same server after
+// the RFC 5626 §4.5 retry delay, move to the next server (retryMaxCount
+// failures, or a 503), or start the list again after the delay; a handset
+// registered on a later server fails back per FailBack. A final failure
+// (NTLM rejection: accounts lock out) returns the *Error at once, as does
+// the last failure after MaxFailures. Every step reaches the Observer.
 func (h *Handset) Run(ctx context.Context) error {
 	if err := h.enter(); err != nil {
 		return err
 	}
 	defer h.runWG.Done()
-	failures := 0
-	err := h.Register(ctx)
+	clk := h.recoveryClock()
+	rng := h.seededRand()
+	delay := func(n int) time.Duration { return retry.Delay(h.cfg.RetryBase, h.cfg.RetryMax, n, rng) }
+	p := &planner{}
+	cur, failures := 0, 0
 	for {
 		if h.stopped(ctx) {
-			if err == nil {
-				h.shutdown()
-			}
+			h.setStateWhy(StateStopped, "stopped")
 			return nil
 		}
-		if err != nil {
-			failures++
-			if IsFinal(err) || (h.cfg.RetryMaxCount > 0 && failures >= h.cfg.RetryMaxCount) {
-				return err
-			}
-			if !h.backoff(ctx, failures, err) {
+		err := h.attempt(ctx, p, cur)
+		if err == nil {
+			p.succeeded()
+			failures = 0
+			err = h.stayRegistered(ctx)
+			if err == nil { // stopped while registered
+				h.shutdown()
 				return nil
 			}
-			err = h.Register(ctx)
-			continue
-		}
-		failures = 0
-		err = h.stayRegistered(ctx)
-		if err != nil {
+			if errors.Is(err, errFailBack) {
+				h.failBack(ctx)
+				cur = 0
+				continue
+			}
 			h.disconnect()
 			if h.stopped(ctx) {
-				h.setState(StateStopped)
+				h.setStateWhy(StateStopped, "stopped")
 				return nil
 			}
 			_ = h.fail(err)
+		} else if h.stopped(ctx) {
+			h.setStateWhy(StateStopped, "stopped")
+			return nil
+		}
+		failures++
+		if IsFinal(err) || (h.cfg.MaxFailures > 0 && failures >= h.cfg.MaxFailures) {
+			return err
+		}
+		// A failure at a 301 target sends the handset back to its own list
+		// (Lync Phone Edition restarts the list on failure).
+		h.mu.Lock()
+		h.target = nil
+		h.mu.Unlock()
+		ra, moveOn := retryHints(err)
+		st := p.failed(cur, clk.now(), ra, moveOn, delay)
+		if st.server != cur {
+			h.emit(Event{Kind: EventServer, Server: h.serverAt(st.server), Reason: st.why})
+		}
+		cur = st.server
+		if st.wait > 0 {
+			h.setStateWhy(StateBackoff, st.why)
+			h.emit(Event{Kind: EventBackoff, Server: h.serverAt(cur), Delay: st.wait, Reason: st.why})
+			h.log.Info("backing off before signing in again", "wait", st.wait, "failures", failures, "server", h.serverAt(cur), "why", st.why)
+			if !clk.wait(ctx, h.closing, st.wait) {
+				h.setStateWhy(StateStopped, "stopped during backoff")
+				return nil
+			}
+		}
+		if p.roundOver() && h.discovered() {
+			h.mu.Lock()
+			h.servers = nil // re-resolve DNS SRV for the next round
+			h.mu.Unlock()
 		}
 	}
+}
+
+// errFailBack is stayRegistered's signal that the first server answers
+// again and the fail-back mode says to go back to it.
+var errFailBack = errors.New("sipua: fail back to the first server")
+
+// retryHints reads what a failure tells the planner: the server's
+// Retry-After, and whether to move to the next server at once (a 503:
+// RFC 3263 §4.3 "the client SHOULD ... try the next server").
+func retryHints(err error) (time.Duration, bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return 0, false
+	}
+	return e.RetryAfter, e.Status == 503
+}
+
+// attempt signs in on server i of the list (building the list first if
+// needed) and reports a failure to the observer.
+func (h *Handset) attempt(ctx context.Context, p *planner, i int) error {
+	if err := h.ensureServers(ctx, p); err != nil {
+		return h.fail(err)
+	}
+	h.mu.Lock()
+	if i >= len(h.servers) {
+		i = 0
+	}
+	h.cur = i
+	h.mu.Unlock()
+	if err := h.signIn(ctx); err != nil {
+		h.disconnect()
+		if h.stopped(ctx) {
+			h.setStateWhy(StateStopped, "stopped during sign-in")
+			return err
+		}
+		return h.fail(err)
+	}
+	return nil
+}
+
+// ensureServers builds the failover list when there is none, and sizes the
+// planner for it.
+func (h *Handset) ensureServers(ctx context.Context, p *planner) error {
+	h.mu.Lock()
+	have := h.servers != nil || h.dialAddr != ""
+	h.mu.Unlock()
+	if have {
+		if p != nil && p.n == 0 {
+			p.reset(h.maxCounts())
+		}
+		return nil
+	}
+	list, err := h.serverList(ctx)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.servers = list
+	h.mu.Unlock()
+	if p != nil {
+		p.reset(h.maxCounts())
+	}
+	return nil
+}
+
+func (h *Handset) maxCounts() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.servers) == 0 { // --target: one fixed address
+		mc := h.cfg.RetryMaxCount
+		if mc <= 0 {
+			mc = DefaultRetryMaxCount
+		}
+		return []int{mc}
+	}
+	out := make([]int, len(h.servers))
+	for i, s := range h.servers {
+		out[i] = s.maxCount
+	}
+	return out
+}
+
+// discovered reports whether the list came from DNS (and so is resolved
+// again for each round).
+func (h *Handset) discovered() bool {
+	return len(h.cfg.Servers) == 0 && h.cfg.Server == "" && h.dialAddr == ""
+}
+
+// serverAt names server i for events ("" when unknown).
+func (h *Handset) serverAt(i int) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.dialAddr != "" {
+		return h.dialAddr
+	}
+	if i < 0 || i >= len(h.servers) {
+		return ""
+	}
+	return h.servers[i].String()
 }
 
 func (h *Handset) stopped(ctx context.Context) bool {
 	return ctx.Err() != nil || h.isClosed()
 }
 
-// shutdown un-REGISTERs with a bounded grace period.
+// shutdown is the graceful stop: end active calls (BYE), then un-REGISTER,
+// together bounded by UnregisterGrace (RELIABILITY.md F14).
 func (h *Handset) shutdown() {
 	if h.isClosed() {
+		h.setStateWhy(StateStopped, "closed")
 		return // Close does not un-REGISTER
 	}
 	gctx, cancel := context.WithTimeout(context.Background(), h.cfg.UnregisterGrace)
 	defer cancel()
-	if err := h.Unregister(gctx); err != nil {
+	h.endCallsBeforeUnregister(gctx)
+	if err := h.unregister(gctx, "graceful stop"); err != nil {
 		h.log.Warn("un-REGISTER failed", "err", err)
 	}
 }
 
-// backoff waits per RFC 5626 §4.5 (sipua/retry): uniform in [W/2, W] with
-// W = min(max, base·2^failures), or longer when the server said
-// Retry-After (RELIABILITY.md B.2). It reports false when stopped meanwhile.
-func (h *Handset) backoff(ctx context.Context, failures int, last error) bool {
-	var seed [32]byte
-	_, _ = io.ReadFull(h.rand, seed[:])
-	delay := retry.Delay(h.cfg.RetryBase, h.cfg.RetryMax, failures, mrand.New(mrand.NewChaCha8(seed)))
-	var e *Error
-	if errors.As(last, &e) && e.RetryAfter > delay {
-		delay = e.RetryAfter
+// endCallsBeforeUnregister is the graceful-stop hook for calls: it runs
+// before the un-REGISTER, within the same grace. The call code sets
+// h.endCalls (BYE for every active call); without calls it does nothing.
+func (h *Handset) endCallsBeforeUnregister(ctx context.Context) {
+	h.mu.Lock()
+	end := h.endCalls
+	h.mu.Unlock()
+	if end != nil {
+		h.step("graceful stop: ending active calls (BYE) before the un-REGISTER")
+		end(ctx)
 	}
-	wait := h.cfg.scale(delay)
-	h.setState(StateBackoff)
-	h.log.Info("backing off before signing in again", "wait", wait, "failures", failures)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-h.closing:
-		return false
+}
+
+// failBack leaves the backup for the first server: un-REGISTER on the
+// backup (so neither pool holds a stale binding; the +sip.instance stays
+// the same on both), then Run signs in on server 1.
+func (h *Handset) failBack(ctx context.Context) {
+	from := h.serverAt(h.curIndex())
+	h.emit(Event{Kind: EventServer, Server: h.serverAt(0), Reason: "fail-back (" + h.cfg.FailBack.String() + "): the first server answers again; leaving " + from})
+	gctx, cancel := context.WithTimeout(ctx, h.cfg.UnregisterGrace)
+	defer cancel()
+	if err := h.unregisterKeep(gctx, "fail-back to the first server"); err != nil {
+		h.log.Info("un-REGISTER on the backup before fail-back failed", "err", err)
 	}
+}
+
+func (h *Handset) curIndex() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cur
 }
 
 // stayRegistered runs the timers of one registration. It returns nil when
@@ -112,6 +257,8 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 			ka.Stop()
 		}
 	}()
+	fb := h.failBackTimer()
+	defer fb.Stop()
 	for {
 		h.mu.Lock()
 		info, sa, c := h.reg, h.sa, h.conn
@@ -151,7 +298,19 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 					stop()
 					return &Error{Op: "keep-alive", Class: OutcomeTransport, Why: "connection lost", Err: err}
 				}
+			case <-fb.C():
+				if h.probeFirst(ctx) {
+					stop()
+					return errFailBack
+				}
+				fb.Rearm()
 			case <-reReg.C:
+				// newRequests and registration: the refresh is a new
+				// request; it goes to the first server if that answers.
+				if h.failBackOnRefresh() && h.probeFirst(ctx) {
+					stop()
+					return errFailBack
+				}
 				err = h.reRegister(ctx, c, sa)
 				break wait
 			case <-saRefresh.C:
@@ -198,6 +357,7 @@ func (h *Handset) reRegister(ctx context.Context, c *connection, sa *secAssoc) e
 			h.target = rd.to
 			h.mu.Unlock()
 			h.step("server redirected us to %s (301); reconnecting there", rd.to.addr)
+			h.emit(Event{Kind: EventServer, Server: rd.to.serverName + " (" + rd.to.addr + ")", Reason: "301 redirect to the home pool"})
 			return h.signIn(ctx)
 		}
 		return rerr
@@ -213,6 +373,20 @@ func (h *Handset) Unregister(ctx context.Context) error {
 		return err
 	}
 	defer h.runWG.Done()
+	return h.unregister(ctx, "un-REGISTER requested")
+}
+
+// unregister sends the signed Expires: 0 REGISTER and ends in Stopped.
+func (h *Handset) unregister(ctx context.Context, why string) error {
+	err := h.unregisterKeep(ctx, why)
+	h.setStateWhy(StateStopped, why)
+	return err
+}
+
+// unregisterKeep sends the signed Expires: 0 REGISTER and drops the
+// connection, leaving the state at Unregistering for the caller to move on
+// (Stopped, or Connecting for a fail-back).
+func (h *Handset) unregisterKeep(ctx context.Context, why string) error {
 	h.mu.Lock()
 	c, sa := h.conn, h.sa
 	h.mu.Unlock()
@@ -220,20 +394,19 @@ func (h *Handset) Unregister(ctx context.Context) error {
 		return ErrNotRegistered
 	}
 	op := "unregister " + h.cfg.AOR
-	h.setState(StateUnregistering)
+	h.setStateWhy(StateUnregistering, why)
 	req := h.newRegister(c, 0)
-	if _, err := h.sign(req, sa, ""); err != nil {
-		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
-	}
-	h.step("sent signed REGISTER with Expires: 0 (un-REGISTER)")
-	res, err := h.roundTrip(ctx, c, req, sa)
 	defer func() {
 		h.mu.Lock()
 		h.sa = nil
 		h.mu.Unlock()
 		h.disconnect()
-		h.setState(StateStopped)
 	}()
+	if _, err := h.sign(req, sa, ""); err != nil {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "sign", Err: err}
+	}
+	h.step("sent signed REGISTER with Expires: 0 (un-REGISTER)")
+	res, err := h.roundTrip(ctx, c, req, sa)
 	if err != nil {
 		return err
 	}
