@@ -16,24 +16,10 @@ import (
 // registrar. It reports whether the flow stays open.
 func (s *Server) handleRegister(f *flow, req *sipmsg.Message) bool {
 	hdr, ok := authorization(req)
+	if handled, keep := s.applyFault(f, req, !ok); handled {
+		return keep
+	}
 	if !ok {
-		s.mu.Lock()
-		fl := s.fault
-		inj := fl.Count != 0
-		if fl.Count > 0 {
-			s.fault.Count--
-		}
-		s.mu.Unlock()
-		if inj {
-			if fl.Status == 0 {
-				return true // black hole: the client's transaction times out
-			}
-			r := s.failure(req, fl.Status, statusText(fl.Status), diagInjected)
-			if fl.RetryAfter > 0 {
-				r.Add("Retry-After", strconv.FormatInt(int64(fl.RetryAfter/time.Second), 10))
-			}
-			return s.reply(f, nil, r)
-		}
 		// Step 1: offer NTLM (MS-SIPAE 3.3.5.1).
 		return s.reply(f, nil, s.challenge401(req, ""))
 	}

@@ -43,10 +43,12 @@ type Server struct {
 	invites map[inviteKey]*proxyTx // caller flow + its INVITE branch → our INVITE transaction
 	dialogs map[dialogKey]*dialog  // confirmed INVITE dialogs routed through labfe (calls.go)
 	fault   Fault
-	orphan  UserStats // failures not attributable to a user
-	closed  bool
-	wg      sync.WaitGroup
-	onDrop  func()
+	// downUntil: Restart's down period; connections are reset until then.
+	downUntil time.Time
+	orphan    UserStats // failures not attributable to a user
+	closed    bool
+	wg        sync.WaitGroup
+	onDrop    func()
 }
 
 type userState struct {
@@ -120,6 +122,11 @@ type Fault struct {
 	RetryAfter time.Duration
 	// Count is how many REGISTERs to affect; < 0 until cleared.
 	Count int
+	// Until ends the fault at this instant (zero: no end); see Reject503.
+	Until time.Time
+	// AllRequests extends the fault from sign-in REGISTERs to every
+	// request on every flow (refreshes, un-REGISTERs, calls); see BlackHole.
+	AllRequests bool
 }
 
 // New validates cfg, prepares certificates (generating a test CA unless
@@ -220,6 +227,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			_ = s.Close()
 			return fmt.Errorf("labfe: accept: %w", err)
 		}
+		if s.refuseWhileDown(c) {
+			continue
+		}
 		tc := tls.Server(c, s.tlsConf)
 		f := newFlow(tc)
 		s.mu.Lock()
@@ -270,19 +280,9 @@ func (s *Server) SetFault(f Fault) {
 }
 
 // CloseFlows closes every TLS flow of the user aor (all flows if aor is
-// ""), as a front end restart or failover would. It returns how many.
-func (s *Server) CloseFlows(aor string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for f := range s.flows {
-		if aor == "" || (f.sa != nil && f.sa.user.aor == strings.ToLower(aor)) {
-			_ = f.c.Close()
-			n++
-		}
-	}
-	return n
-}
+// "") with an orderly close (FIN), as a front end restart or failover
+// would. It returns how many. CloseFlowsMode can reset them instead.
+func (s *Server) CloseFlows(aor string) int { return s.CloseFlowsMode(aor, CloseFIN) }
 
 func (s *Server) serveFlow(f *flow) {
 	defer s.wg.Done()
@@ -562,6 +562,11 @@ func (s *Server) reject(f *flow, req *sipmsg.Message, sa *secAssoc, v verdict) b
 }
 
 func (s *Server) handleRequest(f *flow, req *sipmsg.Message) bool {
+	if req.Method != "REGISTER" {
+		if handled, keep := s.applyFault(f, req, false); handled {
+			return keep
+		}
+	}
 	if req.Method == "REGISTER" {
 		return s.handleRegister(f, req)
 	}

@@ -11,6 +11,7 @@ type UserStats struct {
 	InstanceMismatches int // +sip.instance not derived from the epid
 	Malformed          int // unparsable SIP or authorization headers
 	KeepAlives         int // CRLF CRLF keep-alive pings received (RFC 5626 §4.4.1)
+	FaultsInjected     int // requests answered with an injected failure status (Fault, Reject503)
 	ActiveBindings     int // bindings not expired at snapshot time
 }
 
@@ -23,6 +24,7 @@ func (a *UserStats) add(b UserStats) {
 	a.InstanceMismatches += b.InstanceMismatches
 	a.Malformed += b.Malformed
 	a.KeepAlives += b.KeepAlives
+	a.FaultsInjected += b.FaultsInjected
 	a.ActiveBindings += b.ActiveBindings
 }
 

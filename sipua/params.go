@@ -23,13 +23,16 @@ type Lookup func(name string) (string, bool)
 //	reg.1.server.1.expires                requested lifetime, seconds
 //	reg.1.server.1.expires.overlap        re-REGISTER this long before expiry
 //	reg.1.server.1.registerRetry.baseTimeOut / .maxTimeOut   RFC 5626 backoff
+//	reg.1.server.y.address / .port (y ≥ 2)   later servers, in failover order
+//	reg.1.server.y.retryTimeOut (ms) / .retryMaxCount   when to move to the next server
+//	reg.1.server.1.failOver.failBack.mode / .timeout    when to go back to server 1
 //	sec.TLS.customCaCert.1…8              extra trusted CAs (PEM) for the registrar
 //	reg.1.server.1.specialInterop         lync*/ocs*/lcs*: NTLM + MS-SIPAE; standard: digest
 //
 // CRLF keep-alives follow the server's ms-keep-alive (Lync closes idle
 // flows), so tcpIpApp.keepalive.tcp.sip.tls.enable="0", the registry
-// default, does not turn them off. reg.1.server.1.retryMaxCount is about
-// moving to the next server, not giving up, so it is not mapped.
+// default, does not turn them off. retryMaxCount is about moving to the
+// next server, never about giving up (a handset keeps trying).
 // mac identifies the handset in events. Empty parameters keep defaults.
 func ConfigFromValues(mac string, get Lookup) (Config, error) {
 	val := func(n string) string {
@@ -73,6 +76,9 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 		}
 		p.set(n)
 	}
+	if err := serversFromValues(&c, val, get); err != nil {
+		return Config{}, err
+	}
 	switch t := strings.ToUpper(val("reg.1.server.1.transport")); t {
 	case "", "TLS", "DNSNAPTR":
 	default:
@@ -112,4 +118,73 @@ func BootConfig(fsys fs.FS, mac string) (Config, []configs.Warning, error) {
 	}
 	c, err := ConfigFromParams(e)
 	return c, warns, err
+}
+
+// maxServers bounds the reg.1.server.y scan.
+const maxServers = 8
+
+// serversFromValues maps the failover parameters: reg.1.server.y for y ≥ 2
+// makes a list (server 1 first); retryTimeOut/retryMaxCount per server;
+// failOver.failBack.mode/.timeout of server 1 for the whole line.
+func serversFromValues(c *Config, val func(string) string, get Lookup) error {
+	num := func(name string) (int, bool, error) {
+		s := val(name)
+		if s == "" {
+			return 0, false, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, false, &ConfigError{Field: name, Value: s, Msg: "want a non-negative integer"}
+		}
+		return n, true, nil
+	}
+	var list []ServerConfig
+	for y := 1; y <= maxServers; y++ {
+		pre := "reg.1.server." + strconv.Itoa(y) + "."
+		addr := val(pre + "address")
+		if addr == "" && y > 1 {
+			break
+		}
+		sc := ServerConfig{Address: addr}
+		if y == 1 {
+			sc.Port = c.Port
+		} else if n, ok, err := num(pre + "port"); err != nil {
+			return err
+		} else if ok {
+			sc.Port = n
+		}
+		if n, ok, err := num(pre + "retryTimeOut"); err != nil {
+			return err
+		} else if ok {
+			sc.RetryTimeOut = time.Duration(n) * time.Millisecond
+		}
+		if n, ok, err := num(pre + "retryMaxCount"); err != nil {
+			return err
+		} else if ok {
+			sc.RetryMaxCount = n
+		}
+		list = append(list, sc)
+	}
+	c.RetryMaxCount = list[0].RetryMaxCount
+	if len(list) > 1 {
+		if list[0].Address == "" {
+			return &ConfigError{Field: "reg.1.server.1.address", Value: "", Msg: "required when reg.1.server.2.address is set (failover order)"}
+		}
+		c.Servers = list
+	}
+	if v := val("reg.1.server.1.failOver.failBack.mode"); v != "" {
+		m, ok := ParseFailBackMode(v)
+		if !ok {
+			return &ConfigError{Field: "reg.1.server.1.failOver.failBack.mode", Value: v, Msg: "permitted: newRequests, DNSTTL, registration, duration"}
+		}
+		c.FailBack = m
+	}
+	if _, ok := get("reg.1.server.1.failOver.failBack.timeout"); ok {
+		n, _, err := num("reg.1.server.1.failOver.failBack.timeout")
+		if err != nil {
+			return err
+		}
+		c.FailBackTimeout = time.Duration(n) * time.Second
+	}
+	return nil
 }
