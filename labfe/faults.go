@@ -112,6 +112,13 @@ func (s *Server) Restart(down time.Duration) int {
 	return s.CloseFlowsMode("", CloseRST)
 }
 
+// Resume ends a Restart's down period now: new connections are served.
+func (s *Server) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.downUntil = time.Time{}
+}
+
 // refuseWhileDown resets c when a Restart's down period is running; it
 // reports whether it did.
 func (s *Server) refuseWhileDown(c net.Conn) bool {

@@ -95,11 +95,12 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlog, lost := newFlowWatch(h.log)
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(h.cfg.UserAgent),
 		sipgo.WithUserAgenTLSConfig(tc),
 		sipgo.WithUserAgentParser(NewParser()),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(h.log)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(tlog)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(h.log)),
 	)
 	if err != nil {
@@ -110,7 +111,7 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 		_ = ua.Close()
 		return nil, &Error{Op: "connect", Class: OutcomeTransport, Why: "user agent", Err: err}
 	}
-	c := &connection{ua: ua, srv: srv, dest: t.addr, lost: make(chan struct{})}
+	c := &connection{ua: ua, srv: srv, dest: t.addr, lost: lost}
 	h.installHandlers(srv)
 
 	// Dial now, so that Contact and Via carry our real local address.

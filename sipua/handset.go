@@ -129,9 +129,9 @@ type connection struct {
 	ua    *sipgo.UserAgent
 	srv   *sipgo.Server
 	tc    sip.Connection
-	dest  string // ip:port
-	local string // ip:port of our end
-	lost  chan struct{}
+	dest  string          // ip:port
+	local string          // ip:port of our end
+	lost  <-chan struct{} // closed when sipgo's reader of this connection ends (deadflow.go)
 }
 
 // registration holds the dialog-like identifiers shared by all REGISTERs of

@@ -293,6 +293,10 @@ func (h *Handset) stayRegistered(ctx context.Context) error {
 			case <-h.closing:
 				stop()
 				return nil
+			case <-c.lost:
+				stop()
+				return &Error{Op: "stay registered", Class: OutcomeTransport, Why: "connection lost",
+					Err: errors.New("sipua: the server closed the flow (FIN or RST) or it failed")}
 			case <-kaC:
 				if err = h.keepAlive(); err != nil {
 					stop()
