@@ -169,7 +169,7 @@ func NewSession(cfg Config, opts ...Option) (*Session, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	var rnd [14]byte
-	if _, err := io.ReadFull(s.rand, rnd[:]); err != nil {
+	if _, err = io.ReadFull(s.rand, rnd[:]); err != nil {
 		return nil, fmt.Errorf("media: rand: %w", err)
 	}
 	s.ssrc = binary.BigEndian.Uint32(rnd[0:])
@@ -201,13 +201,13 @@ func bindPair(cfg Config, seed byte) (*net.UDPConn, *net.UDPConn, error) {
 		}
 		p := a.LocalAddr().(*net.UDPAddr).Port
 		if p < 65535 {
-			if b, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: p + 1}); err == nil {
+			if b, berr := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: p + 1}); berr == nil {
 				return a, b, nil
 			}
 		}
 		b, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 		if err != nil {
-			a.Close()
+			_ = a.Close()
 			return nil, nil, fmt.Errorf("%w: %v: %w", ErrBind, cfg.LocalIP, err)
 		}
 		return a, b, nil
@@ -227,7 +227,7 @@ func bindPair(cfg Config, seed byte) (*net.UDPConn, *net.UDPConn, error) {
 		}
 		b, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: p + 1})
 		if err != nil {
-			a.Close()
+			_ = a.Close()
 			lastErr = err
 			continue
 		}
@@ -667,7 +667,9 @@ func (s *Session) run(ctx context.Context, st *rtp.Stream, exited chan struct{})
 		stop := func() {
 			cancel()
 			if !ended {
-				<-done
+				if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+					s.log.Debug("media: stream stopped", "err", err)
+				}
 			}
 		}
 		for swapped := false; !swapped; {
@@ -733,7 +735,7 @@ func (s *Session) Stats() Stats {
 func (s *Session) statsLocked() Stats {
 	st := Stats{Stats: s.base, Rekeys: s.rekeys, Sending: s.sending}
 	if s.stream != nil {
-		st.Stats = st.Stats.Add(s.stream.Stats())
+		st.Stats = s.base.Add(s.stream.Stats())
 	}
 	if s.res != nil {
 		st.Codec, st.Encrypted = s.res.Codec.Name, s.res.Encrypted

@@ -1,0 +1,52 @@
+package media
+
+import (
+	"os"
+	"testing"
+
+	"github.com/handset-dev/handset/internal/testutil"
+	"github.com/handset-dev/handset/media/sdp"
+)
+
+// FuzzAnswer feeds arbitrary offers to a Session (RELIABILITY.md P5/P6).
+// Property: Answer never panics; every failure is answerable (AnswerFailure
+// gives a 488 with a Warning); every success is an answer that parses and
+// negotiates against the offer on the offerer's side.
+func FuzzAnswer(f *testing.F) {
+	for _, p := range []string{"sdp/testdata/lync-offer.sdp", "sdp/testdata/handset-offer.golden.sdp"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	s, err := NewSession(testConfig(), WithRand(testutil.NewReader(5)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	off, err := s.Offer(sdp.SendRecv)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(off)
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	f.Fuzz(func(t *testing.T, offer []byte) {
+		ans, err := s.Answer(offer)
+		if err != nil {
+			if code, warn, ok := AnswerFailure(err); !ok || code != 488 || warn == "" {
+				t.Fatalf("unanswerable failure %v → %d %q %v", err, code, warn, ok)
+			}
+			return
+		}
+		o, err := sdp.Parse(offer)
+		if err != nil {
+			t.Fatalf("answered an unparsable offer: %v", err)
+		}
+		a, err := sdp.Parse(ans)
+		if err != nil {
+			t.Fatalf("our answer does not parse: %v\n%s", err, ans)
+		}
+		if _, err := sdp.Negotiate(o, a, sdp.Offerer, sdp.NegotiateConfig{}); err != nil {
+			t.Fatalf("offerer cannot use our answer: %v\n%s", err, ans)
+		}
+	})
+}
