@@ -4,7 +4,6 @@ package media
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -105,9 +104,9 @@ func benchSessions(b *testing.B, encrypted bool) {
 	}
 	cpu := cpuTime() - cpu0
 	b.StopTimer()
-	var st Stats
+	var st rtp.Stats
 	for _, s := range all {
-		st.Stats = st.Stats.Add(s.Stats().Stats)
+		st = st.Add(s.Stats().Stats)
 	}
 	if st.SRTPAuthFailures+st.MKIMismatches+st.ReplayDrops != 0 {
 		b.Errorf("srtp errors: %+v", st)
@@ -205,7 +204,7 @@ func TestPrintCallsRatio(t *testing.T) {
 	plain := perLeg(func(b *testing.B) { benchSessions(b, false) })
 	enc := perLeg(func(b *testing.B) { benchSessions(b, true) })
 	legs := func(ns float64) float64 { return float64(rtp.Ptime.Nanoseconds()) / ns }
-	t.Log(fmt.Sprintf("CPU per call leg per 20 ms (1 packet out, 1 in; %d legs): udp floor %.1f µs, rtp %.1f µs, srtp %.1f µs", benchLegs, floor/1e3, plain/1e3, enc/1e3))
-	t.Log(fmt.Sprintf("call legs per core: floor %.0f, rtp %.0f, srtp %.0f; core per 1,000 SRTP legs %.2f (floor %.2f)", legs(floor), legs(plain), legs(enc), 1000/legs(enc), 1000/legs(floor)))
-	t.Log(fmt.Sprintf("ours/floor CPU: srtp %.2f, rtp %.2f (PERFORMANCE.md B7 goal: srtp ≤ 1.15)", enc/floor, plain/floor))
+	t.Logf("CPU per call leg per 20 ms (1 packet out, 1 in; %d legs): udp floor %.1f µs, rtp %.1f µs, srtp %.1f µs", benchLegs, floor/1e3, plain/1e3, enc/1e3)
+	t.Logf("call legs per core: floor %.0f, rtp %.0f, srtp %.0f; core per 1,000 SRTP legs %.2f (floor %.2f)", legs(floor), legs(plain), legs(enc), 1000/legs(enc), 1000/legs(floor))
+	t.Logf("ours/floor CPU: srtp %.2f, rtp %.2f (PERFORMANCE.md B7 goal: srtp ≤ 1.15)", enc/floor, plain/floor)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -100,11 +101,16 @@ func (p *pair) reoffer(t *testing.T, from, to *Session, dir sdp.Direction, newKe
 }
 
 // flow ticks n packets and waits until each side has received what the
-// other sent.
+// other sent, in batches that fit a loopback socket buffer (a starved
+// reader would otherwise see the kernel drop datagrams).
 func (p *pair) flow(t *testing.T, n int) {
 	t.Helper()
-	p.clock.Tick(n)
-	p.settle(t)
+	for n > 0 {
+		k := min(n, 32)
+		p.clock.Tick(k)
+		p.settle(t)
+		n -= k
+	}
 }
 
 func (p *pair) settle(t *testing.T) {
@@ -583,6 +589,44 @@ func TestPortRange(t *testing.T) {
 		c.PortMin, c.PortMax = bad[0], bad[1]
 		if _, err := NewSession(c); !errors.Is(err, ErrConfig) && !errors.Is(err, ErrBind) {
 			t.Errorf("range %v: %v", bad, err)
+		}
+	}
+}
+
+// Lync's own offer (RTP/SAVP, an MKI line and a plain line, candidates,
+// many codecs): the handset answers RTP/SAVP with the MKI line's tag, or
+// the plain line's tag when sec.srtp.mki.enabled=0 (protocols.md §14
+// pitfall 8).
+func TestAnswerLyncOffer(t *testing.T) {
+	offer, err := os.ReadFile("sdp/testdata/lync-offer.sdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer = bytes.ReplaceAll(offer, []byte("10.0.0.5"), []byte("127.0.0.1"))
+	for _, mki := range []bool{true, false} {
+		c := testConfig()
+		c.MKI = mki
+		s, err := NewSession(c, WithRand(testutil.NewReader(9)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, err := s.Answer(offer)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := sdp.Parse(ans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := a.Media[0]
+		wantTag := map[bool]uint32{true: 2, false: 3}[mki]
+		if m.Proto != "RTP/SAVP" || len(m.Crypto) != 1 || m.Crypto[0].Tag != wantTag || m.Crypto[0].HasMKI() != mki ||
+			m.Codecs[0].Name != "PCMU" || m.Port != int(s.LocalAddr().Port()) || m.RTCPPort != int(s.LocalRTCPAddr().Port()) {
+			t.Errorf("mki=%v: answer\n%s", mki, ans)
+		}
+		if st := s.Stats(); !st.Encrypted || st.MKI != mki || st.Codec != "PCMU" {
+			t.Errorf("mki=%v: %+v", mki, st)
 		}
 	}
 }

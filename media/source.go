@@ -44,7 +44,7 @@ func toneFrames(freqHz float64) int {
 	if float64(hz) != freqHz || hz <= 0 {
 		return maxFrames
 	}
-	period := 8000 / gcd(hz, 8000) // samples per whole number of cycles
+	period := 8000 / gcd(hz, 8000)      // samples per whole number of cycles
 	frames := period / gcd(period, 160) // lcm(period, 160) / 160
 	if frames > maxFrames {
 		return maxFrames
