@@ -77,7 +77,9 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 		dstFlow = dst.flow
 	}
 	_, known := s.users[target]
-	self := target == sa.user.aor || target == s.cfg.Domain || target == s.cfg.FQDN
+	// A server GRUU (opaque=srvr:..., e.g. the mrasUri of in-band
+	// provisioning) names a service of the pool itself.
+	self := target == sa.user.aor || target == s.cfg.Domain || target == s.cfg.FQDN || strings.HasPrefix(rp["opaque"], "srvr:")
 	s.mu.Unlock()
 
 	if dst == nil && self {

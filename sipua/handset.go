@@ -42,7 +42,9 @@ func WithObserver(o Observer) Option {
 // WithRand sets the entropy source for tags, Call-IDs, branches, the epid and
 // NTLM (default crypto/rand). Seed it for golden transcripts.
 func WithRand(r io.Reader) Option {
-	return func(h *Handset) error { h.rand = r; return nil }
+	// Several goroutines draw from it (sign-in, SA signing, self-subscriptions,
+	// MRAS) and a seeded test reader is not goroutine-safe.
+	return func(h *Handset) error { h.rand = &lockedReader{r: r}; return nil }
 }
 
 // WithMessageText(false) leaves Event.Message empty in EventMessage events:
@@ -115,6 +117,7 @@ type Handset struct {
 	sa     *secAssoc    // nil until the NTLM SA is established
 	reg    regInfo      // what the last 200 OK said
 	target *target      // where the next connect goes (301 may change it)
+	relay  relayState   // MRAS relay credentials (mras.go)
 
 	// subs: self-subscriptions and in-band provisioning (subscribe.go).
 	subs     subscriptions
@@ -309,4 +312,16 @@ func (h *Handset) isClosed() bool {
 func stableEpid(handset, aor string) string {
 	sum := sha1.Sum([]byte(strings.ToLower(handset) + ":" + strings.ToLower(aor))) //nolint:gosec // an identifier, not security
 	return hex.EncodeToString(sum[:5])
+}
+
+// lockedReader serialises reads of an injected entropy source.
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
+}
+
+func (l *lockedReader) Read(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Read(p)
 }

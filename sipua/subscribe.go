@@ -427,7 +427,7 @@ func (h *Handset) takeProvisioning(body []byte, ctype, via string) {
 		h.emit(Event{Kind: EventInBand, Outcome: OutcomeServerError, Reason: "bad provisioning body", Err: &Error{Op: "in-band provisioning", Class: OutcomeServerError, Why: "bad provisioning body", Err: err}})
 		return
 	}
-	ib := &InBand{Settings: st, Params: st.Params(), Received: h.now(), Via: via}
+	ib := &InBand{Settings: st, Params: h.addRelayParams(st.Params()), Received: h.now(), Via: via}
 	h.mu.Lock()
 	h.subs.inband = ib
 	if h.subs.changed != nil {
