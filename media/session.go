@@ -12,6 +12,7 @@ import (
 	"math/bits"
 	"net"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sync"
 
@@ -270,6 +271,19 @@ func (s *Session) nextVersion() uint64 {
 	return s.version
 }
 
+// inlineKey matches SDES key material (RFC 4568 §9.1 key-params).
+var inlineKey = regexp.MustCompile(`inline:[^|\s]+`)
+
+// logSDP writes a whole SDP body at Debug (STYLE.md rule 9) with the SRTP
+// keys redacted.
+func (s *Session) logSDP(msg string, body []byte, args ...any) {
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	red := inlineKey.ReplaceAllLiteralString(string(body), "inline:[redacted]")
+	s.log.Debug(msg, append(args, "sdp", red)...)
+}
+
 func held(d sdp.Direction) bool {
 	d = d.Effective()
 	return d == sdp.SendOnly || d == sdp.Inactive
@@ -343,7 +357,7 @@ func (s *Session) offerLocked(dir sdp.Direction, newKey bool) ([]byte, error) {
 	s.pendOffer, s.pendKey, s.pendMKI, s.pendDir = off, key, mki, dir
 	s.state = next
 	b := off.Marshal()
-	s.log.Debug("media: sdp offer", "version", off.Origin.Version, "direction", dir, "new_key", newKey && s.key != nil)
+	s.logSDP("media: sdp offer sent", b, "direction", dir, "new_key", newKey && s.key != nil)
 	return b, nil
 }
 
@@ -359,6 +373,7 @@ func (s *Session) peekVersion() uint64 {
 // direction honours a hold we requested. A failure wraps ErrNegotiation and
 // AnswerFailure gives the SIP response for it.
 func (s *Session) Answer(remoteOffer []byte) ([]byte, error) {
+	s.logSDP("media: sdp offer received", remoteOffer)
 	off, err := sdp.Parse(remoteOffer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: offer: %w", ErrNegotiation, err)
@@ -396,12 +411,15 @@ func (s *Session) Answer(remoteOffer []byte) ([]byte, error) {
 	s.key, s.mki = key, mki
 	s.pendOffer, s.pendKey = nil, nil
 	s.state = next
-	return ans.Marshal(), nil
+	b := ans.Marshal()
+	s.logSDP("media: sdp answer sent", b)
+	return b, nil
 }
 
 // Accept applies the remote answer to our pending offer. A bad answer
 // leaves the previous exchange (if any) in force and the offer pending.
 func (s *Session) Accept(remoteAnswer []byte) error {
+	s.logSDP("media: sdp answer received", remoteAnswer)
 	ans, err := sdp.Parse(remoteAnswer)
 	if err != nil {
 		return fmt.Errorf("%w: answer: %w", ErrNegotiation, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"regexp"
@@ -628,5 +629,59 @@ func TestAnswerLyncOffer(t *testing.T) {
 		if st := s.Stats(); !st.Encrypted || st.MKI != mki || st.Codec != "PCMU" {
 			t.Errorf("mki=%v: %+v", mki, st)
 		}
+	}
+}
+
+// A re-negotiation that changes the codec replaces the running stream:
+// counters carry over, the sequence continues (the peer sees no loss and its
+// SRTP replay window no repeat) and the old stream's goroutines end.
+func TestCodecChangeSwapsStream(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	p := newPair(t, testConfig(), testConfig())
+	p.call(t, nil)
+	p.flow(t, 20)
+	offer, err := p.a.Offer(sdp.SendRecv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := p.b.Answer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The peer now prefers PCMA (first format of the answer).
+	answer = bytes.Replace(answer, []byte("RTP/AVP 0 8 101"), []byte("RTP/AVP 8 0 101"), 1)
+	if err := p.a.Accept(answer); err != nil {
+		t.Fatal(err)
+	}
+	p.clock.waitTickers(t, 2)
+	p.flow(t, 20)
+	st := p.a.Stats()
+	if st.Codec != "PCMA" || st.PacketsSent != 40 || st.PacketsReceived != 40 {
+		t.Errorf("a: %+v", st)
+	}
+	if sb := p.b.Stats(); sb.PacketsReceived != 40 || sb.Lost != 0 || sb.Late != 0 {
+		t.Errorf("b: %+v", sb)
+	}
+	noSRTPErrors(t, "a", st)
+	noSRTPErrors(t, "b", p.b.Stats())
+}
+
+// SDP bodies are logged at Debug without their keys.
+func TestDebugLogRedactsKeys(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := NewSession(testConfig(), WithLogger(log), WithRand(testutil.NewReader(4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	off, err := s.Offer(sdp.SendRecv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := cryptoLine(t, off).Value()
+	key = key[strings.Index(key, "inline:")+7 : strings.Index(key, "|")]
+	if !strings.Contains(buf.String(), "inline:[redacted]") || strings.Contains(buf.String(), key) {
+		t.Errorf("log:\n%s", buf.String())
 	}
 }
