@@ -178,3 +178,39 @@ func FuzzDigestCredentials(f *testing.F) {
 		}
 	})
 }
+
+// TestConfigSpecialInterop: reg.1.server.1.specialInterop selects the
+// sign-in; unset keeps Lync's; an unknown value is a config error.
+func TestConfigSpecialInterop(t *testing.T) {
+	base := map[string]string{"reg.1.address": "alice@contoso.test", "reg.1.auth.password": "secret"}
+	for _, tc := range []struct {
+		val      string
+		set      bool
+		standard bool
+		err      bool
+	}{
+		{"", false, false, false},
+		{"standard", true, true, false},
+		{"Standard", true, true, false},
+		{"lync2013", true, false, false},
+		{"lync2010", true, false, false},
+		{"ocs2007r2", true, false, false},
+		{"lync2016", true, false, true},
+	} {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		if tc.set {
+			m["reg.1.server.1.specialInterop"] = tc.val
+		}
+		c, err := ConfigFromValues("m", mapLookup(m))
+		if (err != nil) != tc.err {
+			t.Errorf("%q: err = %v", tc.val, err)
+			continue
+		}
+		if err == nil && c.standard() != tc.standard {
+			t.Errorf("%q: standard() = %v", tc.val, c.standard())
+		}
+	}
+}
