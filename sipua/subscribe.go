@@ -128,7 +128,9 @@ type subDialog struct {
 func (h *Handset) afterRegistered() {
 	h.mu.Lock()
 	c := h.conn
-	if !h.subs.enabled || c == nil || h.sa == nil || h.subs.conn == c {
+	// A standard registrar (specialInterop=standard) has no Lync
+	// provisioning or roaming services to subscribe to.
+	if !h.subs.enabled || c == nil || h.sa == nil || h.subs.conn == c || h.cfg.standard() {
 		h.mu.Unlock()
 		return
 	}
