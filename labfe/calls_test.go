@@ -347,7 +347,7 @@ func TestCalleeVanishes(t *testing.T) {
 	testutil.VerifyNoLeaks(t)
 	dropped := make(chan struct{}, 8)
 	fe := labfetest.Start(t, labfetest.WithServerOptions(labfe.WithDropHook(func() { dropped <- struct{}{} })))
-	a, b, aGRUU, bGRUU := pair(t, fe)
+	a, b, aGRUU, _ := pair(t, fe)
 	inv := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>", "call-v1", 1, aGRUU)
 	a.sign(inv)
 	a.send(inv)
@@ -360,7 +360,7 @@ func TestCalleeVanishes(t *testing.T) {
 	<-dropped
 
 	b = dial(t, fe, "bob@contoso.test", "2ebb6f264f")
-	bGRUU = gruuOf(t, b.mustRegister("bob", pw))
+	bGRUU := gruuOf(t, b.mustRegister("bob", pw))
 	inv = request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a2", "<sip:bob@contoso.test>", "call-v2", 1, aGRUU)
 	a.sign(inv)
 	a.send(inv)

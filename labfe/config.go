@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -20,6 +21,16 @@ const (
 	DefaultKeepAliveTimeout = 300 * time.Second  // ms-keep-alive timeout=300
 	DefaultSALifetime       = 8 * time.Hour      // NTLM SA lifetime, MS-SIPAE 3.2.2
 	DefaultMinExpiry        = 0                  // no lower bound unless set
+	// DefaultEchoAnswerDelay is how long the echo bot lets an INVITE ring.
+	DefaultEchoAnswerDelay = 500 * time.Millisecond
+)
+
+// Echo bot encryption levels: Lync's EncryptionLevel names, as in-band
+// provisioning sends them in ucPC2PCAVEncryption (protocols.md §7.2).
+const (
+	RequireEncryption      = "RequireEncryption"
+	SupportEncryption      = "SupportEncryption"
+	DoNotSupportEncryption = "DoNotSupportEncryption"
 )
 
 // Config configures a front end. Zero fields take the defaults above.
@@ -63,6 +74,26 @@ type Config struct {
 	// with Event vnd-microsoft-provisioning-v2 (protocols.md §7), in the
 	// 200 OK body; nil serves inband.Default().
 	InBand *inband.Data
+
+	// Echo bot: Lync's test-call service (botSipUriForTestCall), which
+	// answers and reflects the caller's media (echo.go).
+	//
+	// EchoURI is its address (default sip:echo@<Domain>); in-band
+	// provisioning advertises it as botSipUriForTestCall.
+	EchoURI string
+	// NoEcho disables the bot (its URI is then an unknown user, 404).
+	NoEcho bool
+	// EchoAnswerDelay is how long it lets an INVITE ring before the 200 OK;
+	// 0 means DefaultEchoAnswerDelay, negative answers at once.
+	EchoAnswerDelay time.Duration
+	// EchoEncryption is the media encryption level it enforces, by Lync's
+	// names (RequireEncryption, SupportEncryption, DoNotSupportEncryption);
+	// "" takes the in-band ucPC2PCAVEncryption, as a Lync pool applies one
+	// policy to clients and its own media, else RequireEncryption.
+	EchoEncryption string
+	// EchoMediaAddr is the IP its media sockets bind to (default: the
+	// ListenAddr host, or 127.0.0.1 when that is unspecified).
+	EchoMediaAddr string
 }
 
 func (c Config) withDefaults() Config {
@@ -90,6 +121,29 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Users == nil {
 		c.Users = DefaultUsers()
+	}
+	if c.EchoURI == "" {
+		c.EchoURI = "sip:echo@" + c.Domain
+	}
+	if c.EchoAnswerDelay == 0 {
+		c.EchoAnswerDelay = DefaultEchoAnswerDelay
+	}
+	if c.EchoEncryption == "" {
+		data := inband.Default()
+		if c.InBand != nil {
+			data = *c.InBand
+		}
+		c.EchoEncryption = data.Encryption
+		if c.EchoEncryption == "" {
+			c.EchoEncryption = RequireEncryption
+		}
+	}
+	if c.EchoMediaAddr == "" {
+		host, _, err := net.SplitHostPort(c.ListenAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || ip.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		c.EchoMediaAddr = host
 	}
 	return c
 }
@@ -134,8 +188,23 @@ func (c Config) validate() error {
 	if (len(c.CertPEM) == 0) != (len(c.KeyPEM) == 0) {
 		return fmt.Errorf("%w: CertPEM and KeyPEM go together", ErrConfig)
 	}
+	switch c.EchoEncryption {
+	case RequireEncryption, SupportEncryption, DoNotSupportEncryption:
+	default:
+		return fmt.Errorf("%w: echo encryption %q (permitted %s, %s, %s)", ErrConfig, c.EchoEncryption,
+			RequireEncryption, SupportEncryption, DoNotSupportEncryption)
+	}
+	if u := c.EchoURI; !strings.HasPrefix(strings.ToLower(u), "sip:") || !strings.Contains(aorOf(u), "@") {
+		return fmt.Errorf("%w: echo uri %q is not a sip:user@host URI", ErrConfig, u)
+	}
+	if net.ParseIP(c.EchoMediaAddr) == nil {
+		return fmt.Errorf("%w: echo media address %q is not an IP", ErrConfig, c.EchoMediaAddr)
+	}
 	seen := map[string]bool{}
 	for _, u := range c.Users {
+		if !c.NoEcho && u.AOR() == aorOf(c.EchoURI) {
+			return fmt.Errorf("%w: user %s is also the echo bot's URI", ErrConfig, u.AOR())
+		}
 		if seen[u.AOR()] {
 			return fmt.Errorf("%w: duplicate user %s", ErrConfig, u.AOR())
 		}

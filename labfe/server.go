@@ -42,7 +42,10 @@ type Server struct {
 	txs     map[string]*proxyTx    // our Via branch + " " + CSeq method → caller
 	invites map[inviteKey]*proxyTx // caller flow + its INVITE branch → our INVITE transaction
 	dialogs map[dialogKey]*dialog  // confirmed INVITE dialogs routed through labfe (calls.go)
-	fault   Fault
+	// The echo bot's calls and counters (echo.go).
+	echoCalls map[*echoCall]struct{}
+	echoCount echoCounters
+	fault     Fault
 	// downUntil: Restart's down period; connections are reset until then.
 	downUntil time.Time
 	orphan    UserStats // failures not attributable to a user
@@ -149,7 +152,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		users: map[string]*userState{}, byLogin: map[string]*userState{},
 		pending: map[string]*pending{}, sas: map[string]*secAssoc{},
 		flows: map[*flow]struct{}{}, txs: map[string]*proxyTx{}, invites: map[inviteKey]*proxyTx{},
-		dialogs: map[dialogKey]*dialog{},
+		dialogs: map[dialogKey]*dialog{}, echoCalls: map[*echoCall]struct{}{},
 	}
 	for _, u := range cfg.Users {
 		us := &userState{User: u, aor: u.AOR(), bindings: map[string]*binding{}}
@@ -259,6 +262,7 @@ func (s *Server) Close() error {
 		_ = f.c.Close()
 	}
 	s.mu.Unlock()
+	s.stopEchoCalls()
 	s.wg.Wait()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("labfe: close: %w", err)

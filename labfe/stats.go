@@ -37,6 +37,7 @@ type Stats struct {
 	SAs          int // live security associations
 	Dialogs      int // confirmed call dialogs routed through labfe
 	Pending      int // forwarded requests awaiting a final response
+	Echo         EchoStats
 }
 
 // Stats returns a snapshot.
@@ -45,7 +46,8 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Stats{Users: make(map[string]UserStats, len(s.users)), Unattributed: s.orphan, Flows: len(s.flows), SAs: len(s.sas),
-		Dialogs: len(s.dialogs), Pending: len(s.txs)}
+		Dialogs: len(s.dialogs), Pending: len(s.txs), Echo: s.echoStats()}
+	st.Echo.Active = len(s.echoCalls)
 	for aor, u := range s.users {
 		us := u.st
 		for _, b := range u.bindings {

@@ -200,6 +200,9 @@ func (s *Server) firstNotify(event, aor string) []byte {
 		if s.cfg.InBand != nil {
 			data = *s.cfg.InBand
 		}
+		if data.TestCallURI == "" && !s.cfg.NoEcho {
+			data.TestCallURI = s.cfg.EchoURI // botSipUriForTestCall (echo.go)
+		}
 		return inband.Document(data, aor)
 	case eventContacts:
 		return []byte(`<contactList deltaNum="1" xmlns="` + nsContacts + `"><group id="1" name="~" externalURI=""/></contactList>`)

@@ -72,6 +72,7 @@ func Document(d Data, user string) []byte {
 		{"absExternalServerUrl", d.ABSExternalURL},
 		{"focusFactoryUri", d.FocusFactoryURI},
 		{"mrasUri", d.MRASURI},
+		{"botSipUriForTestCall", d.TestCallURI},
 		{"ucPC2PCAVEncryption", d.Encryption},
 	} {
 		if kv[1] != "" {

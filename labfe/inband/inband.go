@@ -16,7 +16,7 @@
 //
 // Data file format (see default.xml): root <inband> with optional
 // <mrasUri>, <focusFactoryUri>, <absInternalServerUrl>,
-// <absExternalServerUrl>, <encryption> (SupportEncryption,
+// <absExternalServerUrl>, <botSipUriForTestCall>, <encryption> (SupportEncryption,
 // RequireEncryption or DoNotSupportEncryption), <emergency enabled tagId>
 // with <dialString>, <dialMask>, <disclaimer>, <voicemail enabled uri> and
 // <dialPlan name externalAccessPrefix optimizeDeviceDialing> holding
@@ -56,15 +56,18 @@ func Default() Data {
 
 // Data is one in-band provisioning data set.
 type Data struct {
-	XMLName         xml.Name   `xml:"inband"`
-	MRASURI         string     `xml:"mrasUri,omitempty"`
-	FocusFactoryURI string     `xml:"focusFactoryUri,omitempty"`
-	ABSInternalURL  string     `xml:"absInternalServerUrl,omitempty"`
-	ABSExternalURL  string     `xml:"absExternalServerUrl,omitempty"`
-	Encryption      string     `xml:"encryption,omitempty"`
-	Emergency       *Emergency `xml:"emergency,omitempty"`
-	Voicemail       *Voicemail `xml:"voicemail,omitempty"`
-	DialPlan        *DialPlan  `xml:"dialPlan,omitempty"`
+	XMLName         xml.Name `xml:"inband"`
+	MRASURI         string   `xml:"mrasUri,omitempty"`
+	FocusFactoryURI string   `xml:"focusFactoryUri,omitempty"`
+	ABSInternalURL  string   `xml:"absInternalServerUrl,omitempty"`
+	ABSExternalURL  string   `xml:"absExternalServerUrl,omitempty"`
+	Encryption      string   `xml:"encryption,omitempty"`
+	// TestCallURI is botSipUriForTestCall (protocols.md §7.2): the test-call
+	// (echo) service. labfe fills it with its echo bot's URI when empty.
+	TestCallURI string     `xml:"botSipUriForTestCall,omitempty"`
+	Emergency   *Emergency `xml:"emergency,omitempty"`
+	Voicemail   *Voicemail `xml:"voicemail,omitempty"`
+	DialPlan    *DialPlan  `xml:"dialPlan,omitempty"`
 }
 
 // Emergency is the location policy's E911 part.
