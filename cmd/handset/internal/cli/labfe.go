@@ -30,6 +30,10 @@ type labfeOptions struct {
 	prov, mac             string
 	rsa                   bool
 	inband                string
+	echoURI, echoEnc      string
+	echoAddr              string
+	echoDelay             time.Duration
+	noEcho                bool
 }
 
 func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
@@ -48,6 +52,11 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.DurationVar(&o.sa, "sa-lifetime", labfe.DefaultSALifetime, "security association lifetime (then clients must re-authenticate)")
 	fs.BoolVar(&o.rsa, "rsa", false, "generate an RSA-2048 server certificate like a real pool (default ECDSA P-256; RSA costs about 4x the server CPU per handshake)")
 	fs.StringVar(&o.inband, "inband", "", "in-band provisioning data XML served to the provisioning-v2 SUBSCRIBE (default: the embedded set; see labfe/inband)")
+	fs.StringVar(&o.echoURI, "echo-uri", "", "the echo (test-call) bot's URI, advertised in-band as botSipUriForTestCall (default sip:echo@DOMAIN)")
+	fs.BoolVar(&o.noEcho, "no-echo", false, "disable the echo bot")
+	fs.DurationVar(&o.echoDelay, "echo-delay", labfe.DefaultEchoAnswerDelay, "how long the echo bot lets a call ring before answering (negative: at once)")
+	fs.StringVar(&o.echoEnc, "echo-encryption", "", "the echo bot's media encryption level: RequireEncryption, SupportEncryption or DoNotSupportEncryption (default: the in-band ucPC2PCAVEncryption)")
+	fs.StringVar(&o.echoAddr, "echo-media-addr", "", "IP the echo bot's RTP sockets bind to (default: the --listen host, or 127.0.0.1)")
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +89,8 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	cfg := labfe.Config{
 		Domain: o.domain, FQDN: o.fqdn, ListenAddr: o.listen,
 		RegisterExpiry: o.expiry, KeepAliveTimeout: o.keepAlive, SALifetime: o.sa, RSACert: o.rsa,
+		EchoURI: o.echoURI, NoEcho: o.noEcho, EchoAnswerDelay: o.echoDelay, EchoEncryption: o.echoEnc,
+		EchoMediaAddr: o.echoAddr,
 	}
 	source := "built-in users (alice, bob)"
 	switch {
@@ -142,6 +153,14 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	if len(srv.CACertPEM()) > 0 {
 		fmt.Fprintf(env.Stdout, "labfe: CA certificate written to %s\n", o.caOut)
 	}
+	if c := srv.Config(); !c.NoEcho {
+		when := "after " + c.EchoAnswerDelay.String()
+		if c.EchoAnswerDelay < 0 {
+			when = "at once"
+		}
+		fmt.Fprintf(env.Stdout, "labfe: echo bot %s (answers %s, %s, media on %s)\n",
+			c.EchoURI, when, c.EchoEncryption, c.EchoMediaAddr)
+	}
 	fmt.Fprintf(env.Stdout, "sign in against it with:\n  handset register --prov %s --mac %s --target %s --ca %s --once\n",
 		o.prov, o.mac, srv.Addr(), caNote)
 	if ready != nil {
@@ -153,6 +172,10 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	st := srv.Stats().Total
 	fmt.Fprintf(env.Stdout, "labfe: stopped: %d registrations, %d auth failures, %d bad signatures, %d replays, %d active bindings\n",
 		st.Registrations, st.AuthFailures, st.BadSignatures, st.Replays, st.ActiveBindings)
+	if e := srv.Stats().Echo; e.Calls+e.Rejected > 0 {
+		fmt.Fprintf(env.Stdout, "labfe: echo bot: %d calls, %d refused, %d packets in, %d reflected, %d SRTP auth failures\n",
+			e.Calls, e.Rejected, e.PacketsIn, e.PacketsOut, e.AuthFailures)
+	}
 	return ExitOK
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/handset-dev/handset/labfe"
 )
@@ -21,6 +22,8 @@ func TestLabfeUsage(t *testing.T) {
 		{"labfe", "--users", filepath.Join(t.TempDir(), "missing.csv")},
 		{"labfe", "--bogus"},
 		{"labfe", "--inband", filepath.Join(t.TempDir(), "missing.xml")},
+		{"labfe", "--echo-encryption", "Sometimes", "--ca-out", filepath.Join(t.TempDir(), "ca.pem")},
+		{"labfe", "--echo-uri", "echo", "--ca-out", filepath.Join(t.TempDir(), "ca.pem")},
 	} {
 		var out, errb bytes.Buffer
 		if code := Main(t.Context(), args, &out, &errb); code != ExitUsage {
@@ -59,5 +62,33 @@ func TestLabfeServes(t *testing.T) {
 	want := "handset register --prov configs/templates/flat --mac 0004f2000001 --target " + srv.Addr() + " --ca " + o.caOut + " --once"
 	if !strings.Contains(out.String(), want) || !strings.Contains(string(pem), "BEGIN CERTIFICATE") {
 		t.Errorf("output:\n%s\nwant line %q", out.String(), want)
+	}
+}
+
+// TestLabfeEchoFlags: the echo bot's flags reach labfe.Config and its line
+// is printed.
+func TestLabfeEchoFlags(t *testing.T) {
+	o, err := parseLabfeFlags(&Env{Stderr: &bytes.Buffer{}}, []string{"--ca-out", filepath.Join(t.TempDir(), "ca.pem"),
+		"--echo-uri", "sip:testcall@contoso.test", "--echo-delay", "-1s", "--echo-encryption", "SupportEncryption"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan *labfe.Server, 1)
+	var out bytes.Buffer
+	env := &Env{Stdout: &out, Stderr: &out, Log: slog.New(slog.DiscardHandler)}
+	done := make(chan int, 1)
+	go func() { done <- runLabfeWith(ctx, env, o, ready) }()
+	srv := <-ready
+	c := srv.Config()
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	if c.EchoURI != "sip:testcall@contoso.test" || c.EchoAnswerDelay != -time.Second || c.EchoEncryption != labfe.SupportEncryption {
+		t.Errorf("config %q %v %q", c.EchoURI, c.EchoAnswerDelay, c.EchoEncryption)
+	}
+	if !strings.Contains(out.String(), "labfe: echo bot sip:testcall@contoso.test (answers at once, SupportEncryption, media on 127.0.0.1)") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }
