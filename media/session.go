@@ -173,7 +173,7 @@ func NewSession(cfg Config, opts ...Option) (*Session, error) {
 	if _, err = io.ReadFull(s.rand, rnd[:]); err != nil {
 		return nil, fmt.Errorf("media: rand: %w", err)
 	}
-	s.ssrc = binary.BigEndian.Uint32(rnd[0:])
+	s.ssrc = binary.BigEndian.Uint32(rnd[0:]) | 1 // never 0: a=x-ssrc-range needs a non-zero end
 	s.seq0 = binary.BigEndian.Uint16(rnd[4:])
 	s.ts0 = binary.BigEndian.Uint32(rnd[6:])
 	s.sessID = uint64(binary.BigEndian.Uint32(rnd[10:]) >> 1)
@@ -256,6 +256,9 @@ func (s *Session) srtpConfig(mki uint32) sdp.SRTPConfig {
 	return sdp.SRTPConfig{NoMKI: !s.cfg.MKI, MKILength: s.cfg.mkiLength(), MKI: mki,
 		Lifetime: s.lifetime, NoLifetime: s.lifetime == 0}
 }
+
+// ssrcRange is our a=x-ssrc-range (MS-SDPEXT): the one SSRC we send with.
+func (s *Session) ssrcRange() [2]uint32 { return [2]uint32{s.ssrc, s.ssrc} }
 
 func (s *Session) negotiateConfig() sdp.NegotiateConfig {
 	return sdp.NegotiateConfig{RequireMKI: s.cfg.RequireMKI, MKILength: s.cfg.mkiLength()}
@@ -348,7 +351,7 @@ func (s *Session) offerLocked(dir sdp.Direction, newKey bool) ([]byte, error) {
 		Address: s.cfg.LocalIP.String(), Port: int(s.LocalAddr().Port()), RTCPPort: int(s.LocalRTCPAddr().Port()),
 		SessionID: s.sessID, Version: s.peekVersion(), Bandwidth: s.cfg.Bandwidth,
 		Codecs: s.cfg.Codecs, DTMF: s.cfg.DTMF, Policy: s.cfg.Policy, SRTP: s.srtpConfig(mki),
-		Key: key, Direction: dir,
+		Key: key, Direction: dir, SSRCRange: s.ssrcRange(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("media: offer: %w", err)
@@ -395,7 +398,7 @@ func (s *Session) Answer(remoteOffer []byte) ([]byte, error) {
 		Address: s.cfg.LocalIP.String(), Port: int(s.LocalAddr().Port()), RTCPPort: int(s.LocalRTCPAddr().Port()),
 		SessionID: s.sessID, Version: s.peekVersion(), Bandwidth: s.cfg.Bandwidth,
 		Codecs: s.cfg.Codecs, DTMF: s.cfg.DTMF != 0, Policy: s.cfg.Policy, SRTP: s.srtpConfig(mki),
-		Key: key, Direction: s.wantDir,
+		Key: key, Direction: s.wantDir, SSRCRange: s.ssrcRange(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: answer: %w", ErrNegotiation, err)

@@ -685,3 +685,43 @@ func TestDebugLogRedactsKeys(t *testing.T) {
 		t.Errorf("log:\n%s", buf.String())
 	}
 }
+
+// The default clock: a short real-time call, polled with a deadline.
+func TestSystemClockCall(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	a, err := NewSession(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewSession(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	off, err := a.Offer(sdp.SendRecv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(off, []byte("a=x-ssrc-range:")) {
+		t.Errorf("offer without a=x-ssrc-range:\n%s", off)
+	}
+	ans, err := b.Answer(off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Accept(ans); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Session{a, b} {
+		if err := s.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, func() bool { return a.Stats().PacketsReceived >= 10 && b.Stats().PacketsReceived >= 10 }, "10 packets each way")
+	a.Close()
+	b.Close()
+	for name, s := range map[string]*Session{"a": a, "b": b} {
+		noSRTPErrors(t, name, s.Stats())
+	}
+}
