@@ -190,6 +190,16 @@ func buildRegistry() []Param {
 		boolP("softkey.feature.redial", "1", "Show the Redial soft key."),
 		intP("log.level.change.pps", 0, 6, "4", "Log level of the pps module (seed Appendix C: 2 to debug the dial plan pre-processor)."),
 		intP("log.level.change.utilm", 0, 6, "4", "Log level of the utilm module (seed Appendix C: 3 to debug the dial plan conversion)."),
+
+		// Call handling (Polycom UC Software admin guide names; the seed's
+		// feature table: call waiting, up to four calls per registration).
+		nullable(boolP("call.autoAnswer.SIP", "", "If 1, incoming SIP calls are answered automatically after the se.rt.ringAutoAnswer.timeout ring; if 0 they ring until call.offeringTimeOut. Null (handset emulator): answered automatically, because the emulator has no user to press Answer.")),
+		intP("se.rt.ringAutoAnswer.timeout", 0, 60000, "2000", "Duration of the ring in milliseconds before an auto-answered call is answered (ring class ringAutoAnswer)."),
+		intP("call.offeringTimeOut", 0, 65535, "60", "Seconds an incoming call may ring before it is dropped; 0 is infinite."),
+		intP("call.ringBackTimeOut", 0, 65535, "60", "Seconds an outgoing call may remain in the ringback state before it is dropped; 0 is infinite."),
+		boolP("call.callWaiting.enable", "1", "If 1, an incoming call is offered while another call is active (call waiting); if 0 it is rejected busy."),
+		intP("call.callsPerLineKey", 1, 24, "4", "Calls that may be active or on hold per line; the 84-Series supports up to four per registration (seed feature table). A further incoming call is answered 486 Busy Here."),
+		nullable(intP("reg.x.callsPerLineKey", 1, 24, "", "Per-registration override of call.callsPerLineKey.")),
 	}
 	for _, c := range codecPrefNames {
 		def := "0"

@@ -101,7 +101,7 @@ func (h *Handset) connect(ctx context.Context) (*connection, error) {
 		sipgo.WithUserAgenTLSConfig(tc),
 		sipgo.WithUserAgentParser(NewParser()),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(tlog)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(h.log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(h.log), sip.WithTransactionLayerUnhandledResponseHandler(h.onResponse)),
 	)
 	if err != nil {
 		return nil, &Error{Op: "connect", Class: OutcomeTransport, Why: "user agent", Err: err}

@@ -125,6 +125,7 @@ type Handset struct {
 	cur      int                       // index in servers of the current/next attempt
 	clock    recoveryClock             // Run's recovery waits; nil: real timers, TimeScale applied
 	endCalls func(ctx context.Context) // graceful stop: BYE for active calls (set by the call code), nil without calls
+	calls    callRegistry              // calls (call*.go); its own lock
 }
 
 // connection is one sipgo UA with its TLS connection.
@@ -232,6 +233,7 @@ func (h *Handset) Close() error {
 	h.closed = true
 	h.mu.Unlock()
 	h.runWG.Wait()
+	h.closeCalls()
 	h.mu.Lock()
 	c := h.conn
 	h.conn = nil

@@ -89,6 +89,9 @@ const (
 	OutcomeTransport
 	OutcomeMedia
 	OutcomeConfig
+	// OutcomeRejected: the far end (or our own call limit) refused a call:
+	// 486 busy, 480/404/603, no answer.
+	OutcomeRejected
 )
 
 var outcomeNames = [...]string{
@@ -99,6 +102,7 @@ var outcomeNames = [...]string{
 	OutcomeTransport:    "transport",
 	OutcomeMedia:        "media",
 	OutcomeConfig:       "config",
+	OutcomeRejected:     "rejected",
 }
 
 func (o Outcome) String() string {
@@ -124,6 +128,8 @@ const (
 	EventInBand                        // in-band provisioning arrived (Reason: carrying message) or was rejected (Err)
 	EventBackoff                       // Run waits Delay before the next attempt on Server; Reason says why
 	EventServer                        // the handset moves to Server (failover, fail-back, redirect); Reason says why
+	EventCallState                     // a call changed state: CallID, CallState, Peer, Incoming; Latency = setup time when established; Outcome/Reason/Status/Err when ended
+	EventDiversion                     // an incoming call carried a Diversion header (voIpProt.SIP.header.diversion.enable=1): Diversion
 )
 
 var eventKindNames = [...]string{
@@ -138,6 +144,8 @@ var eventKindNames = [...]string{
 	EventInBand:       "in_band",
 	EventBackoff:      "backoff",
 	EventServer:       "server",
+	EventCallState:    "call_state",
+	EventDiversion:    "diversion",
 }
 
 func (k EventKind) String() string {
@@ -164,6 +172,13 @@ type Event struct {
 	Message  string        // EventMessage only: the full SIP message text, secrets redacted
 	Outgoing bool          // EventMessage direction
 	Err      error
+
+	// Calls (EventCallState, EventDiversion).
+	CallID    string
+	CallState CallState
+	Peer      string // the other party's URI
+	Incoming  bool
+	Diversion string
 }
 
 // Observer receives events. Observe must not block; it is called without

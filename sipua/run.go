@@ -445,6 +445,9 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 		if req.Method == "BENOTIFY" {
 			return
 		}
+		if h.handleCallRequest(req, tx, sa) {
+			return
+		}
 		code, reason := sip.StatusOK, "OK"
 		switch req.Method {
 		case sip.OPTIONS, sip.NOTIFY:
@@ -458,7 +461,7 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 		h.trace(res, true)
 		_ = tx.Respond(res)
 	}
-	for _, m := range []sip.RequestMethod{sip.OPTIONS, sip.NOTIFY, "BENOTIFY", sip.INVITE, sip.MESSAGE, sip.INFO, sip.BYE, sip.REFER} {
+	for _, m := range []sip.RequestMethod{sip.OPTIONS, sip.NOTIFY, "BENOTIFY", sip.INVITE, sip.MESSAGE, sip.INFO, sip.BYE, sip.REFER, sip.ACK, sip.CANCEL, sip.UPDATE} {
 		srv.OnRequest(m, handle)
 	}
 	srv.OnNoRoute(handle)

@@ -1,0 +1,102 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+
+	"github.com/handset-dev/handset/media/rtp"
+	"github.com/handset-dev/handset/media/sdp"
+)
+
+// mediaSession is what the call signalling needs from one call's media
+// leg (media.Session implements it): SDP offer/answer with Lync SDES
+// (protocols.md §10), the RTP/SRTP streams, and the re-key signal at half
+// the key lifetime (sec.srtp.key.lifetime, §10.3).
+type mediaSession interface {
+	// Offer writes an offer with the current key; OfferNewKey one with a
+	// fresh key (the rekey re-INVITE, or hold/resume with
+	// sec.srtp.holdWithNewKey/resumeWithNewKey, which the session applies).
+	Offer(dir sdp.Direction) ([]byte, error)
+	OfferNewKey(dir sdp.Direction) ([]byte, error)
+	// Answer answers a remote offer (initial or re-INVITE); an
+	// incompatible offer is an error that answerFailure maps to 488.
+	Answer(remoteOffer []byte) ([]byte, error)
+	// Accept applies the remote answer to our last offer.
+	Accept(remoteAnswer []byte) error
+	// Start begins sending and receiving; it does not block. The streams
+	// stop on Close.
+	Start(ctx context.Context) error
+	// RekeyDue is signalled when half the key lifetime is used.
+	RekeyDue() <-chan struct{}
+	Stats() rtp.Stats
+	Close() error
+}
+
+// mediaFactory makes the media leg of one call.
+type mediaFactory func() (mediaSession, error)
+
+// withMediaFactory replaces the media of every call (tests).
+func withMediaFactory(f mediaFactory) Option {
+	return func(h *Handset) error { h.calls.media = f; return nil }
+}
+
+// answerFailure maps a failed Answer to the SIP failure response: an SDP
+// negotiation failure is 488 with its Warning (Lync's 308 for an encryption
+// mismatch, protocols.md §10.1 and pitfall 8); a malformed offer is 488
+// with a 399 warning naming the problem (RELIABILITY.md P5).
+func answerFailure(err error) (int, string) {
+	var ne *sdp.NegotiationError
+	if errors.As(err, &ne) {
+		code := ne.Status
+		if code == 0 {
+			code = 488
+		}
+		return code, ne.Warning
+	}
+	return 488, `399 handset "` + quoteless(err.Error()) + `"`
+}
+
+func quoteless(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '"' || c < 0x20 {
+			b[i] = '\''
+		}
+	}
+	if len(b) > 120 {
+		b = b[:120]
+	}
+	return string(b)
+}
+
+// sdpDirection is the direction of the first audio stream of body
+// (session-level attribute or c=0.0.0.0 hold for RFC 2543 peers), sendrecv
+// when absent or unparsable.
+func sdpDirection(body []byte) sdp.Direction {
+	s, err := sdp.Parse(body)
+	if err != nil {
+		return sdp.SendRecv
+	}
+	for _, m := range s.Media {
+		if m.Type != "audio" {
+			continue
+		}
+		if m.Connection.Address == "0.0.0.0" || (m.Connection.Address == "" && s.Connection.Address == "0.0.0.0") {
+			return sdp.Inactive
+		}
+		if m.Direction != "" {
+			return m.Direction.Effective()
+		}
+		break
+	}
+	for _, a := range s.Attributes {
+		switch d := sdp.Direction(a.Key); d {
+		case sdp.SendRecv, sdp.SendOnly, sdp.RecvOnly, sdp.Inactive:
+			return d
+		}
+	}
+	return sdp.SendRecv
+}
+
+// isHold reports whether a remote offer's direction puts us on hold.
+func isHold(d sdp.Direction) bool { return d == sdp.SendOnly || d == sdp.Inactive }
