@@ -38,22 +38,28 @@ func Outcome(err error) string {
 	return OutcomeMedia
 }
 
-// WarningBadSDP is the RFC 3261 §20.43 miscellaneous warning put on a 488 for
-// SDP the handset cannot parse; %s names the line (RELIABILITY.md P5).
+// warnBadSDP is the RFC 3261 §20.43 miscellaneous warning (399) for SDP
+// the handset cannot use; %s names the line (RELIABILITY.md P5).
 const warnBadSDP = `399 handset "%s"`
 
 // AnswerFailure says which SIP response answers an offer that Answer
-// rejected: 488 with the Warning value (sdp.WarningEncryption for an
-// encryption-level mismatch, sdp.WarningMediaFormat for no common codec, a
-// 399 naming the bad line for unparsable SDP or a=crypto). ok is false for
-// errors that are not the offer's fault (the caller answers 500).
+// rejected (RELIABILITY.md P5/P6):
+//   - 488 with the negotiation's Warning: sdp.WarningEncryption for an
+//     encryption-level mismatch (Lync's 308), sdp.WarningMediaFormat for no
+//     common codec or no audio;
+//   - 400 with a 399 Warning naming the line for SDP that does not parse,
+//     bad a=crypto lines included (as labfe answers);
+//   - 488 with a 399 Warning for other negotiation failures.
+//
+// ok is false for errors that are not the offer's fault (the caller
+// answers 500).
 func AnswerFailure(err error) (code int, warning string, ok bool) {
 	if ne, is := sdp.IsNegotiationError(err); is {
 		return ne.Status, ne.Warning, true
 	}
 	var pe *sdp.ParseError
 	if errors.As(err, &pe) {
-		return 488, fmt.Sprintf(warnBadSDP, quoteSafe(fmt.Sprintf("bad sdp line %d: %v", pe.Line, pe.Err))), true
+		return 400, fmt.Sprintf(warnBadSDP, quoteSafe(fmt.Sprintf("bad sdp line %d: %v", pe.Line, pe.Err))), true
 	}
 	var ce *sdp.CryptoError
 	if errors.As(err, &ce) {
@@ -74,8 +80,8 @@ func quoteSafe(s string) string {
 		}
 		return r
 	}, s)
-	if len(s) > 120 {
-		s = s[:120]
+	if r := []rune(s); len(r) > 120 {
+		s = string(r[:120])
 	}
 	return s
 }
