@@ -21,6 +21,10 @@ type testPKI struct {
 	caPEM   []byte
 	certPEM []byte
 	keyPEM  []byte
+	// The CA itself, kept so that TLS-DSK (tlsdsk.go) can issue its RSA
+	// server certificate and user certificates under the same trust root.
+	caCert *x509.Certificate
+	caKey  crypto.Signer
 }
 
 // generatePKI makes a throw-away CA ("labfe test CA") and a server
@@ -84,6 +88,8 @@ func generatePKI(fqdn string, now time.Time, rsaKey bool) (*testPKI, error) {
 		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		caCert:  caCert,
+		caKey:   caKey,
 	}, nil
 }
 

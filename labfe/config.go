@@ -94,6 +94,22 @@ type Config struct {
 	// EchoMediaAddr is the IP its media sockets bind to (default: the
 	// ListenAddr host, or 127.0.0.1 when that is unspecified).
 	EchoMediaAddr string
+
+	// TLSDSK offers TLS-DSK next to NTLM in every 401 (sts-uri naming the
+	// web services) and serves the HTTPS web services (web ticket with NTLM
+	// or extension+PIN, certificate provisioning) on WebListenAddr; see
+	// tlsdsk.go. TLSDSKOnly offers TLS-DSK alone.
+	TLSDSK, TLSDSKOnly bool
+	// WebListenAddr is the web services' listen address; empty means the
+	// SIP listen host with an ephemeral port.
+	WebListenAddr string
+	// WebBaseURL is the https://host[:port] advertised in sts-uri and the
+	// metadata; empty means the web listener's address.
+	WebBaseURL string
+	// CertLifetime of issued user certificates (0: 8 hours; tests use
+	// minutes) and MaxPINFailures before an extension locks (0: 5).
+	CertLifetime   time.Duration
+	MaxPINFailures int
 }
 
 func (c Config) withDefaults() Config {
@@ -144,6 +160,16 @@ func (c Config) withDefaults() Config {
 			host = "127.0.0.1"
 		}
 		c.EchoMediaAddr = host
+	}
+	if c.TLSDSKOnly {
+		c.TLSDSK = true
+	}
+	if c.WebListenAddr == "" {
+		host, _, err := net.SplitHostPort(c.ListenAddr)
+		if err != nil {
+			host = "127.0.0.1"
+		}
+		c.WebListenAddr = net.JoinHostPort(host, "0")
 	}
 	return c
 }

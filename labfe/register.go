@@ -24,6 +24,11 @@ func (s *Server) handleRegister(f *flow, req *sipmsg.Message) bool {
 		return s.reply(f, nil, s.challenge401(req, ""))
 	}
 	a, err := parseAuth(hdr)
+	if err == nil {
+		if handled, keep := s.dskRegister(f, req, a); handled {
+			return keep
+		}
+	}
 	if err != nil || a.scheme != "NTLM" || a.get("realm") != realm || a.get("targetname") != s.cfg.FQDN {
 		s.count(nil, func(st *UserStats) { st.Malformed++ })
 		return s.reply(f, s.flowSA(f), s.failure(req, 400, "Bad Request", diagBadAuthHeader))

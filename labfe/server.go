@@ -48,7 +48,8 @@ type Server struct {
 	fault     Fault
 	// downUntil: Restart's down period; connections are reset until then.
 	downUntil time.Time
-	orphan    UserStats // failures not attributable to a user
+	orphan    UserStats  // failures not attributable to a user
+	dsk       *dskServer // TLS-DSK and web services (tlsdsk.go); nil unless Config.TLSDSK
 	closed    bool
 	wg        sync.WaitGroup
 	onDrop    func()
@@ -85,6 +86,7 @@ type secAssoc struct {
 	created  time.Time
 	lastCnum uint64
 	snum     uint64
+	dsk      *dskSA // set for a TLS-DSK SA (tlsdsk.go); sess is nil then
 }
 
 type flow struct {
@@ -163,11 +165,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		}
 	}
 	certPEM, keyPEM, caPEM := cfg.CertPEM, cfg.KeyPEM, cfg.CACertPEM
+	var pki *testPKI
 	if len(certPEM) == 0 {
 		// Certificates are checked by peers against their wall clock, not
 		// against an injected test clock.
-		pki, err := generatePKI(cfg.FQDN, time.Now(), cfg.RSACert)
-		if err != nil {
+		var err error
+		if pki, err = generatePKI(cfg.FQDN, time.Now(), cfg.RSACert); err != nil {
 			return nil, err
 		}
 		certPEM, keyPEM, caPEM = pki.certPEM, pki.keyPEM, pki.caPEM
@@ -182,6 +185,10 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("labfe: listen %s: %w", cfg.ListenAddr, err)
 	}
 	s.ln = ln
+	if err := s.setupDSK(pki, certPEM, keyPEM); err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -214,6 +221,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
 	defer stop()
+	s.serveWeb()
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
@@ -263,6 +271,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	s.stopEchoCalls()
+	s.closeWeb()
 	s.wg.Wait()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("labfe: close: %w", err)
@@ -343,6 +352,7 @@ func (s *Server) dropFlow(f *flow) {
 	defer s.mu.Unlock()
 	delete(s.flows, f)
 	delete(s.pending, f.pending)
+	s.dskDropLocked(f)
 	if f.sa != nil {
 		delete(s.sas, f.sa.opaque)
 	}
@@ -435,6 +445,10 @@ func (s *Server) sign(sa *secAssoc, m *sipmsg.Message) {
 	snum := strconv.FormatUint(sa.snum, 10)
 	s.mu.Unlock()
 	srand := s.randHex(4)
+	if sa.dsk != nil {
+		s.dskSign(sa, m, srand, snum)
+		return
+	}
 	buf := fieldsOf(m).buffer("NTLM", srand, snum, s.cfg.FQDN)
 	sig := sa.sess.Sign(buf, ntlmsrv.SIPSeqNum)
 	m.Add(s.infoHeader(), fmt.Sprintf(`NTLM rspauth="%s", srand="%s", snum="%s", opaque="%s", qop="auth", targetname="%s", realm="%s", version=4`,
@@ -453,7 +467,10 @@ func (s *Server) reply(f *flow, sa *secAssoc, r *sipmsg.Message) bool {
 func (s *Server) challenge401(req *sipmsg.Message, diag string) *sipmsg.Message {
 	code, reason := s.challengeStatus()
 	r := s.response(req, code, reason)
-	r.Add(s.challengeHeader(), fmt.Sprintf(`NTLM realm="%s", targetname="%s", version=4`, realm, s.cfg.FQDN))
+	if !s.cfg.TLSDSKOnly {
+		r.Add(s.challengeHeader(), fmt.Sprintf(`NTLM realm="%s", targetname="%s", version=4`, realm, s.cfg.FQDN))
+	}
+	s.dskChallenge(r)
 	r.Add("Date", s.now().UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")) // RFC 3261 §20.17: rfc1123-date in GMT
 	if diag != "" {
 		r.Add("ms-diagnostics", diag+`;source="`+s.cfg.FQDN+`"`)
@@ -503,7 +520,7 @@ const (
 func (s *Server) verify(f *flow, m *sipmsg.Message, a authParams) (*secAssoc, verdict) {
 	s.mu.Lock()
 	sa := s.sas[a.get("opaque")]
-	if sa != nil && (sa.flow != f || s.now().Sub(sa.created) >= s.cfg.SALifetime) {
+	if sa != nil && (sa.flow != f || s.now().Sub(sa.created) >= s.cfg.SALifetime || s.dskExpired(sa)) {
 		if sa.flow == f { // expired: forget it, the client must re-authenticate
 			delete(s.sas, sa.opaque)
 			f.sa = nil
@@ -522,16 +539,22 @@ func (s *Server) verify(f *flow, m *sipmsg.Message, a authParams) (*secAssoc, ve
 	if err != nil || cnum == 0 {
 		return sa, vBadHeader
 	}
-	sig, err := hex.DecodeString(resp)
-	if err != nil || len(sig) != 16 {
-		return sa, vBadSig
-	}
-	if a.scheme != "NTLM" || a.get("realm") != realm || a.get("targetname") != s.cfg.FQDN {
-		return sa, vBadSig
-	}
-	buf := fieldsOf(m).buffer(a.scheme, rnd, num, s.cfg.FQDN)
-	if sa.sess.Verify(buf, sig, ntlmsrv.SIPSeqNum) != nil {
-		return sa, vBadSig
+	if sa.dsk != nil {
+		if !s.dskVerify(sa, m, a) {
+			return sa, vBadSig
+		}
+	} else {
+		sig, err := hex.DecodeString(resp)
+		if err != nil || len(sig) != 16 {
+			return sa, vBadSig
+		}
+		if a.scheme != "NTLM" || a.get("realm") != realm || a.get("targetname") != s.cfg.FQDN {
+			return sa, vBadSig
+		}
+		buf := fieldsOf(m).buffer(a.scheme, rnd, num, s.cfg.FQDN)
+		if sa.sess.Verify(buf, sig, ntlmsrv.SIPSeqNum) != nil {
+			return sa, vBadSig
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

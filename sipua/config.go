@@ -144,6 +144,24 @@ type Config struct {
 	// Insecure disables server certificate verification. Only when asked;
 	// New logs it loudly.
 	Insecure bool
+
+	// PIN sign-in (seed "Using PIN Authentication"; pin.go): Extension and
+	// PIN as typed at "Sign in: PIN & Ext.". Never written anywhere; the
+	// handset drops the PIN once it has its certificate (the seed: "not
+	// cached"). PINSignIn marks a PIN handset even with both empty: it
+	// signs in with the certificate it holds, or stops with "PIN and
+	// extension required". Setting Extension or PIN implies PINSignIn.
+	PINSignIn bool
+	Extension string
+	PIN       Password
+	// NoPinCredentials and NoLoginCredentials are
+	// reg.1.auth.usePinCredentials=0 and reg.1.auth.useLoginCredentials=0
+	// (the registry default 1 shows the sign-in menu).
+	NoPinCredentials, NoLoginCredentials bool
+	// CertMinValidity: a held user certificate is used for TLS-DSK, and an
+	// issued one accepted, only when valid at least this much longer; 0
+	// means one hour (SIPE, protocols.md §6.3). Divided by TimeScale.
+	CertMinValidity time.Duration
 }
 
 // Validate reports the first invalid field.
@@ -184,10 +202,7 @@ func (c Config) Validate() error {
 	if c.RetryMaxCount < 0 || c.MaxFailures < 0 || c.FailBackTimeout < 0 {
 		return &ConfigError{Field: "RetryMaxCount", Value: strconv.Itoa(c.RetryMaxCount), Msg: "counts and timeouts must not be negative"}
 	}
-	if c.Password == "" {
-		return &ConfigError{Field: "Password", Value: "", Msg: "required for NTLM"}
-	}
-	return nil
+	return c.validateSignIn()
 }
 
 func isHex(s string) bool {

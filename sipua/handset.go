@@ -126,6 +126,8 @@ type Handset struct {
 	clock    recoveryClock             // Run's recovery waits; nil: real timers, TimeScale applied
 	endCalls func(ctx context.Context) // graceful stop: BYE for active calls (set by the call code), nil without calls
 	calls    callRegistry              // calls (call*.go); its own lock
+
+	certs *certState // user certificate, sts-uri, PIN, renewer (cert.go); own lock
 }
 
 // connection is one sipgo UA with its TLS connection.
@@ -182,6 +184,7 @@ func New(cfg Config, opts ...Option) (*Handset, error) {
 		now:      time.Now,
 		resolver: net.DefaultResolver,
 		closing:  make(chan struct{}),
+		certs:    &certState{},
 	}
 	for _, o := range opts {
 		if err := o(h); err != nil {
@@ -197,6 +200,7 @@ func New(cfg Config, opts ...Option) (*Handset, error) {
 		h.epid = stableEpid(h.cfg.Handset, h.cfg.AOR)
 	}
 	h.instance = sipae.InstanceFromEpid(h.epid)
+	h.certs.init(h.cfg)
 	h.opaqueTok = h.randHex(5)
 	if h.cfg.Insecure {
 		h.log.Warn("TLS SERVER CERTIFICATE VERIFICATION IS DISABLED (--insecure): anyone on the path can read the NTLM exchange")
@@ -234,6 +238,7 @@ func (h *Handset) Close() error {
 	h.mu.Unlock()
 	h.runWG.Wait()
 	h.closeCalls()
+	h.certs.stop()
 	h.mu.Lock()
 	c := h.conn
 	h.conn = nil

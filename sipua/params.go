@@ -18,6 +18,8 @@ type Lookup func(name string) (string, bool)
 //
 //	reg.1.address                         AOR (user@domain)
 //	reg.1.auth.userId / .domain / .password   NTLM credentials
+//	reg.1.auth.extension / .pin           PIN sign-in (only without a password)
+//	reg.1.auth.usePinCredentials / .useLoginCredentials   sign-in menus
 //	reg.1.server.1.address / .port        registrar (empty: DNS SRV)
 //	reg.1.server.1.transport              must be TLS or DNSnaptr (Lync is TLS only)
 //	reg.1.server.1.expires                requested lifetime, seconds
@@ -51,6 +53,18 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 	}
 	if v, ok := get("reg.1.auth.password"); ok {
 		c.Password = Password(v)
+	}
+	// Which sign-in the user picks (seed "Signing into Lync"): the menus
+	// follow use{Pin,Login}Credentials; extension and PIN (users.csv columns
+	// or the emulator's reg.1.auth.extension/.pin) make a PIN handset only
+	// when no password is given, so a users file carrying both keeps
+	// signing in with credentials.
+	c.NoPinCredentials = val("reg.1.auth.usePinCredentials") == "0"
+	c.NoLoginCredentials = val("reg.1.auth.useLoginCredentials") == "0"
+	if c.Password == "" {
+		if ext, pin := val("reg.1.auth.extension"), val("reg.1.auth.pin"); ext != "" || pin != "" {
+			c.Extension, c.PIN = ext, Password(pin)
+		}
 	}
 	if c.AOR != "" && !strings.Contains(c.AOR, "@") {
 		return Config{}, &ConfigError{Field: "reg.1.address", Value: c.AOR, Msg: "want user@domain (Lync sign-in address)"}

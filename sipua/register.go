@@ -136,6 +136,11 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	}
 	// 407/Proxy-* is the OCS 2007 family (protocols.md §2.1, pitfall 4).
 	family, _ := sipae.FamilyForStatus(res.StatusCode)
+	// TLS-DSK when a valid certificate is held, or for a PIN handset
+	// (tlsdsk.go); otherwise NTLM below.
+	if handled, derr := h.authenticateDSK(ctx, c, res, family, start); handled {
+		return derr
+	}
 	chal, ok, schemes := pickChallenge(res, family)
 	if !ok {
 		return &Error{Op: op, Class: OutcomeConfig, Why: "ntlm not offered", Status: res.StatusCode,
@@ -233,6 +238,7 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	if err := h.registered(res, start); err != nil {
 		return err
 	}
+	h.afterNTLM(ctx) // a credential handset obtains its certificate via NTLM (cert.go)
 	return nil
 }
 
