@@ -60,6 +60,20 @@ func WithClock(c rtp.Clock) Option {
 	}
 }
 
+// WithMKICounter shares one MKI counter between the calls of a handset, so
+// that with sec.srtp.mki.startSessionAtOne=0 the MKI keeps incrementing for
+// each new key across calls (seed); by default each Session counts alone.
+// Its length must be the Config's MKILength.
+func WithMKICounter(c *srtp.MKICounter) Option {
+	return func(s *Session) error {
+		if c == nil {
+			return fmt.Errorf("%w: nil mki counter", ErrConfig)
+		}
+		s.mkis = c
+		return nil
+	}
+}
+
 // Stats is a call's media statistics: the stream counters of media/rtp
 // (sent, received, lost, late, jitter, SRTP auth failures, replay drops,
 // MKI mismatches) summed over every stream the call used, plus the SRTP
@@ -166,8 +180,12 @@ func NewSession(cfg Config, opts ...Option) (*Session, error) {
 		s.lifetime = 1 << (bits.Len64(cfg.KeyLifetime) - 1)
 	}
 	var err error
-	if s.mkis, err = srtp.NewMKICounter(cfg.mkiLength(), cfg.MKIStartSessionAtOne); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	if s.mkis == nil {
+		if s.mkis, err = srtp.NewMKICounter(cfg.mkiLength(), cfg.MKIStartSessionAtOne); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	} else if s.mkis.Length() != cfg.mkiLength() {
+		return nil, fmt.Errorf("%w: shared mki counter has %d-byte values, sec.srtp.mki.length is %d", ErrConfig, s.mkis.Length(), cfg.mkiLength())
 	}
 	var rnd [14]byte
 	if _, err = io.ReadFull(s.rand, rnd[:]); err != nil {
@@ -311,7 +329,7 @@ func (s *Session) Offer(dir sdp.Direction) ([]byte, error) {
 		ev = srtp.EventResume
 	}
 	pol := srtp.KeyPolicy{HoldWithNewKey: s.cfg.HoldWithNewKey, ResumeWithNewKey: s.cfg.ResumeWithNewKey}
-	return s.offerLocked(dir, s.key != nil && pol.NewKeyFor(ev))
+	return s.offerLocked(dir, pol.NewKeyFor(ev))
 }
 
 // OfferNewKey writes a re-offer with a fresh send key and the next MKI: the
@@ -332,6 +350,9 @@ func (s *Session) offerLocked(dir sdp.Direction, newKey bool) ([]byte, error) {
 		return nil, err
 	}
 	key, mki := s.key, s.mki
+	if key == nil && s.pendKey != nil { // re-offer before the first answer
+		key, mki = s.pendKey, s.pendMKI
+	}
 	switch {
 	case key == nil:
 		if key, err = sdp.NewKey(s.rand); err != nil {

@@ -8,11 +8,13 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/handset-dev/handset/internal/testutil"
 	"github.com/handset-dev/handset/media/sdp"
+	"github.com/handset-dev/handset/media/srtp"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -729,5 +731,47 @@ func TestSystemClockCall(t *testing.T) {
 	b.Close()
 	for name, s := range map[string]*Session{"a": a, "b": b} {
 		noSRTPErrors(t, name, s.Stats())
+	}
+}
+
+// sec.srtp.mki.startSessionAtOne: 1 starts every call at MKI 1; 0 keeps
+// counting across the calls that share the handset's counter.
+func TestMKIAcrossCalls(t *testing.T) {
+	for _, atOne := range []bool{true, false} {
+		c := testConfig()
+		c.MKIStartSessionAtOne = atOne
+		counter, err := srtp.NewMKICounter(1, atOne)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []uint32
+		for call := range 2 {
+			s, err := NewSession(c, WithMKICounter(counter), WithRand(testutil.NewReader(uint64(call))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			off, err := s.Offer(sdp.SendRecv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, cryptoLine(t, off).MKI)
+			if off, err = s.OfferNewKey(sdp.SendRecv); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, cryptoLine(t, off).MKI)
+			s.Close()
+		}
+		want := []uint32{1, 2, 1, 2}
+		if !atOne {
+			want = []uint32{1, 2, 3, 4}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("startSessionAtOne=%v: mki %v, want %v", atOne, got, want)
+		}
+	}
+	c := testConfig()
+	four, _ := srtp.NewMKICounter(4, true)
+	if _, err := NewSession(c, WithMKICounter(four)); !errors.Is(err, ErrConfig) {
+		t.Errorf("length mismatch: %v", err)
 	}
 }
