@@ -13,17 +13,12 @@ import (
 
 func main() {
 	// The first SIGINT/SIGTERM cancels ctx (graceful stop: BYE, un-REGISTER,
-	// flush); a second one exits at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-ctx.Done()
-		stop()
-		second := make(chan os.Signal, 1)
-		signal.Notify(second, os.Interrupt, syscall.SIGTERM)
-		<-second
-		os.Exit(cli.ExitRunFailed)
-	}()
+	// flush, bounded by cli.DefaultStopGrace); a second one exits at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, done := cli.StopOnSignals(context.Background(), sigs, cli.DefaultStopGrace, os.Stderr, os.Exit)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	done()
+	signal.Stop(sigs)
 	os.Exit(code)
 }

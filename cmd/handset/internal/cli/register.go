@@ -189,8 +189,12 @@ func (p *tracePrinter) Observe(ev sipua.Event) {
 		}
 	case sipua.EventState:
 		if p.trace {
-			fmt.Fprintf(p.w, "%s state: %s -> %s\n", ts, ev.Prev, ev.State)
+			fmt.Fprintf(p.w, "%s state: %s -> %s%s\n", ts, ev.Prev, ev.State, because(ev.Reason))
 		}
+	case sipua.EventBackoff:
+		fmt.Fprintf(p.w, "%s backoff: next attempt on %s in %s: %s\n", ts, ev.Server, ev.Delay.Round(1e6), ev.Reason)
+	case sipua.EventServer:
+		fmt.Fprintf(p.w, "%s server: now %s: %s\n", ts, ev.Server, ev.Reason)
 	case sipua.EventKeepAlive:
 		if p.trace {
 			fmt.Fprintf(p.w, "%s keep-alive: sent CRLF CRLF\n", ts)
@@ -200,7 +204,11 @@ func (p *tracePrinter) Observe(ev sipua.Event) {
 	case sipua.EventUnregistered:
 		fmt.Fprintf(p.w, "%s unregistered\n", ts)
 	case sipua.EventFailure:
-		fmt.Fprintf(p.w, "%s failure: %s (%s)\n", ts, ev.Outcome, ev.Reason)
+		on := ""
+		if ev.Server != "" {
+			on = " on " + ev.Server
+		}
+		fmt.Fprintf(p.w, "%s failure: %s (%s)%s\n", ts, ev.Outcome, ev.Reason, on)
 	case sipua.EventSubscribed:
 		if p.trace && ev.Err == nil {
 			fmt.Fprintf(p.w, "%s subscribed: %s (%d)\n", ts, ev.Reason, ev.Status)
@@ -224,4 +232,12 @@ var quietOnce sync.Once
 // before any UA runs.
 func quietSipgo() {
 	quietOnce.Do(func() { sip.SetDefaultLogger(slog.New(slog.DiscardHandler)) })
+}
+
+// because renders a state change's reason.
+func because(why string) string {
+	if why == "" {
+		return ""
+	}
+	return " (" + why + ")"
 }

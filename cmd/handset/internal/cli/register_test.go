@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,4 +139,82 @@ func TestRegisterOnceAgainstLabfe(t *testing.T) {
 	if code != ExitEnvironment || !strings.Contains(errb.String(), "tls handshake") {
 		t.Errorf("untrusted: exit %d, stderr %q", code, errb.String())
 	}
+}
+
+// TestTracePrinterRecovery: backoff, server changes and the reason of each
+// state change are printed for the person debugging a registration.
+func TestTracePrinterRecovery(t *testing.T) {
+	var out bytes.Buffer
+	p := &tracePrinter{w: &out, trace: true}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p.Observe(sipua.Event{Time: at, Kind: sipua.EventFailure, Outcome: sipua.OutcomeServerError, Reason: "503", Server: "pool.contoso.test (10.0.0.1:5061)"})
+	p.Observe(sipua.Event{Time: at, Kind: sipua.EventState, Prev: sipua.StateFailed, State: sipua.StateBackoff, Reason: "retrying after the RFC 5626 retry delay (held off by Retry-After)"})
+	p.Observe(sipua.Event{Time: at, Kind: sipua.EventBackoff, Server: "pool.contoso.test (10.0.0.1:5061)", Delay: 30 * time.Second, Reason: "held off by Retry-After"})
+	p.Observe(sipua.Event{Time: at, Kind: sipua.EventServer, Server: "backup.contoso.test (10.0.0.2:5061)", Reason: "server 1 failed 3 times: moving to server 2"})
+	want := "03:04:05.000 failure: server_error (503) on pool.contoso.test (10.0.0.1:5061)\n" +
+		"03:04:05.000 state: failed -> backoff (retrying after the RFC 5626 retry delay (held off by Retry-After))\n" +
+		"03:04:05.000 backoff: next attempt on pool.contoso.test (10.0.0.1:5061) in 30s: held off by Retry-After\n" +
+		"03:04:05.000 server: now backup.contoso.test (10.0.0.2:5061): server 1 failed 3 times: moving to server 2\n"
+	if out.String() != want {
+		t.Errorf("trace output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestRegisterGracefulStopOnSignal (RELIABILITY.md F14): `handset register`
+// (no --once) stays registered; the first signal makes it un-REGISTER and
+// exit 0 within the grace, without any exit forced by the watcher.
+func TestRegisterGracefulStopOnSignal(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	addr, ca, fe := startLabfeForCLI(t)
+	prov := "../../../../configs/templates/flat"
+	sigs := make(chan os.Signal, 2)
+	ex := newExitRecorder()
+	ctx, release := StopOnSignals(t.Context(), sigs, DefaultStopGrace, io.Discard, ex.exit)
+	out := &watchWriter{want: "registered (sign-in took", seen: make(chan struct{})}
+	var errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"register", "--prov", prov, "--mac", "0004f2000001", "--target", addr, "--ca", ca}, out, &errb)
+	}()
+	select {
+	case <-out.seen:
+	case code := <-done:
+		t.Fatalf("exit %d before registering: %s %s", code, out.String(), errb.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("not registered: %s %s", out.String(), errb.String())
+	}
+	if fe.Bindings("alice@contoso.test") != 1 {
+		t.Fatal("labfe holds no binding")
+	}
+	sigs <- syscall.SIGTERM
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errb.String())
+	}
+	release()
+	if ex.count() != 0 {
+		t.Errorf("watcher forced an exit: %v", ex.codes)
+	}
+	st := fe.Stats().Users["alice@contoso.test"]
+	if st.Unregistrations != 1 || st.ActiveBindings != 0 {
+		t.Errorf("labfe stats after the signal: %+v, want one un-REGISTER and no binding", st)
+	}
+	if !strings.Contains(out.String(), "signed out") {
+		t.Errorf("output %q", out.String())
+	}
+}
+
+// watchWriter is a syncBuffer that closes seen once want was written.
+type watchWriter struct {
+	syncBuffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	n, err := w.syncBuffer.Write(p)
+	if strings.Contains(w.syncBuffer.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
 }
