@@ -1,6 +1,8 @@
 package media
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"testing"
 
@@ -47,6 +49,47 @@ func FuzzAnswer(f *testing.F) {
 		}
 		if _, err := sdp.Negotiate(o, a, sdp.Offerer, sdp.NegotiateConfig{}); err != nil {
 			t.Fatalf("offerer cannot use our answer: %v\n%s", err, ans)
+		}
+	})
+}
+
+// FuzzAccept feeds arbitrary answers to our pending offer. Property: Accept
+// never panics; a rejected answer is an ErrNegotiation and leaves the offer
+// pending; an accepted one completes the exchange.
+func FuzzAccept(f *testing.F) {
+	a, err := NewSession(testConfig(), WithRand(testutil.NewReader(6)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { a.Close() })
+	b, err := NewSession(testConfig(), WithRand(testutil.NewReader(7)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { b.Close() })
+	off, err := a.Offer(sdp.SendRecv)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ans, err := b.Answer(off)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ans)
+	f.Add(bytes.Replace(ans, []byte("|2^31|1:1"), []byte("|2^31"), 1))
+	f.Add([]byte("v=0\r\n"))
+	f.Fuzz(func(t *testing.T, answer []byte) {
+		if _, err := a.Offer(sdp.SendRecv); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Accept(answer); err != nil {
+			if !errors.Is(err, ErrNegotiation) || a.State() != StateOfferSent {
+				t.Fatalf("rejected answer: %v, state %v", err, a.State())
+			}
+			return
+		}
+		if a.State() != StateActive {
+			t.Fatalf("accepted answer, state %v", a.State())
 		}
 	})
 }

@@ -775,3 +775,48 @@ func TestMKIAcrossCalls(t *testing.T) {
 		t.Errorf("length mismatch: %v", err)
 	}
 }
+
+// The peer holds us (its re-INVITE says sendonly, then inactive): our answer
+// is recvonly/inactive and we stop sending; its resume restores both ways.
+func TestRemoteHold(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	p := newPair(t, testConfig(), testConfig())
+	p.call(t, nil)
+	p.flow(t, 5)
+	for _, tc := range []struct {
+		dir            sdp.Direction
+		aSends, bSends bool
+	}{
+		{sdp.SendOnly, false, true},
+		{sdp.Inactive, false, false},
+		{sdp.SendRecv, true, true},
+	} {
+		offer, err := p.b.Offer(tc.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, err := p.a.Answer(offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[sdp.Direction]string{sdp.SendOnly: "a=recvonly", sdp.Inactive: "a=inactive"}[tc.dir]; want != "" && !bytes.Contains(answer, []byte(want)) {
+			t.Errorf("%s: answer lacks %s:\n%s", tc.dir, want, answer)
+		}
+		if err := p.b.Accept(answer); err != nil {
+			t.Fatal(err)
+		}
+		a0, b0 := p.a.Stats().PacketsSent, p.b.Stats().PacketsSent
+		p.flow(t, 5)
+		if got := p.a.Stats().PacketsSent - a0; (got == 5) != tc.aSends || (got != 0 && got != 5) {
+			t.Errorf("%s: a sent %d", tc.dir, got)
+		}
+		if got := p.b.Stats().PacketsSent - b0; (got == 5) != tc.bSends || (got != 0 && got != 5) {
+			t.Errorf("%s: b sent %d", tc.dir, got)
+		}
+		if p.a.Stats().Sending != tc.aSends {
+			t.Errorf("%s: a Sending=%v", tc.dir, p.a.Stats().Sending)
+		}
+	}
+	noSRTPErrors(t, "a", p.a.Stats())
+	noSRTPErrors(t, "b", p.b.Stats())
+}
