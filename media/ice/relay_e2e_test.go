@@ -2,8 +2,8 @@ package ice_test
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -56,12 +56,12 @@ func pair(t *testing.T, ctx context.Context, a, b *ice.Agent) (net.Conn, net.Con
 	}
 	viaSDP := func(dst *ice.Agent, cands []pice.Candidate) {
 		for _, c := range cands {
-			pc, err := ice.ParseCandidateLine(ice.CandidateLine(c))
-			if err != nil {
-				t.Fatal(err)
+			pc, perr := ice.ParseCandidateLine(ice.CandidateLine(c))
+			if perr != nil {
+				t.Fatal(perr)
 			}
-			if err := dst.AddRemote(pc); err != nil {
-				t.Fatal(err)
+			if perr = dst.AddRemote(pc); perr != nil {
+				t.Fatal(perr)
 			}
 		}
 	}
@@ -74,7 +74,7 @@ func pair(t *testing.T, ctx context.Context, a, b *ice.Agent) (net.Conn, net.Con
 		err error
 	}
 	rb := make(chan res, 1)
-	go func() { c, err := b.Connect(ctx, au, ap); rb <- res{c, err} }()
+	go func() { c, cerr := b.Connect(ctx, au, ap); rb <- res{c, cerr} }()
 	connA, err := a.Connect(ctx, bu, bp)
 	if err != nil {
 		t.Fatal(err)
