@@ -31,10 +31,12 @@ import (
 // through it (Lync front ends do the same); it strips its own Route entry
 // from requests it receives (§16.4).
 //
-// When a flow closes mid-call, its dialogs are forgotten (the other party's
-// next in-dialog request gets 481, which ends the dialog, §12.2.1.2), its
-// pending requests are answered by labfe (480 to an INVITE, 408 to
-// others) and its own outstanding requests are dropped.
+// When a flow closes mid-call, its dialogs are forgotten and labfe sends
+// the other party a BYE on the gone side's behalf, with an ms-diagnostics
+// saying why (a later in-dialog request gets 481, which also ends the
+// dialog, §12.2.1.2); its pending requests are answered by labfe (480 to
+// an INVITE, 408 to others); the INVITEs it was still ringing are
+// cancelled downstream; its other outstanding requests are dropped.
 
 // Bounds on per-flow routing state: a handset has at most four calls
 // (issue 4: call waiting) and a few transactions in flight.
@@ -77,6 +79,13 @@ type dialog struct {
 	caller *flow
 	callee *flow     // nil when the echo bot is the callee
 	echo   *echoCall // the echo bot's side, when it is the callee
+
+	// What labfe needs to end the dialog itself when one side's flow
+	// closes: each side's From/To value (with its tag), remote target and
+	// highest CSeq sent. Guarded by Server.mu.
+	callerAddr, calleeAddr     string // name-addr with tag
+	callerTarget, calleeTarget string // Contact URIs
+	callerCSeq, calleeCSeq     uint32
 }
 
 // other returns the flow at the other end of d from f, and whether f is a
@@ -288,30 +297,54 @@ func (s *Server) dropCallsLocked(f *flow) func() {
 			answers = append(answers, answer{tx.caller, tx.req, 408})
 		}
 	}
-	for k := range f.txKeys {
-		if tx := s.txs[k]; tx != nil {
-			s.forgetTxLocked(tx)
-			if tx.echo != nil {
-				stops = append(stops, tx.echo)
-			}
-		}
-	}
+	var cancels []*proxyTx
 	for ik := range f.invKeys {
-		if tx := s.invites[ik]; tx != nil && tx.echo != nil {
-			stops = append(stops, tx.echo)
+		if tx := s.invites[ik]; tx != nil {
+			switch {
+			case tx.echo != nil:
+				stops = append(stops, tx.echo)
+			case tx.dst != nil && tx.initial && s.txs[tx.key] == tx:
+				// Still ringing: cancel it downstream (a re-INVITE in
+				// progress ends with the BYE below).
+				cancels = append(cancels, tx)
+			}
 		}
 		delete(s.invites, ik)
 		delete(f.invKeys, ik)
 	}
+	for k := range f.txKeys {
+		if tx := s.txs[k]; tx != nil {
+			s.forgetTxLocked(tx)
+		}
+	}
+	var byes []*sipmsg.Message
+	var byeTo []*flow
 	for d := range f.dialogs {
 		s.removeDialogLocked(d)
 		if d.echo != nil {
 			stops = append(stops, d.echo)
+			continue
+		}
+		if other, _ := d.other(f); other != nil {
+			byes = append(byes, s.byeFor(d, f))
+			byeTo = append(byeTo, other)
 		}
 	}
 	return func() {
 		for _, e := range stops {
 			e.stop()
+		}
+		for _, tx := range cancels {
+			s.cancelDownstream(tx)
+		}
+		for i, bye := range byes {
+			// The other side learns at once that the call is over, and why.
+			s.mu.Lock()
+			sa := byeTo[i].sa
+			s.mu.Unlock()
+			if sa != nil {
+				_ = byeTo[i].sendSigned(s, sa, bye)
+			}
 		}
 		for _, a := range answers {
 			s.mu.Lock()
@@ -351,11 +384,18 @@ func (s *Server) cancel(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 		tx.echo.cancel()
 		return true
 	}
+	s.cancelDownstream(tx)
+	return true
+}
+
+// cancelDownstream sends labfe's own CANCEL for the INVITE tx forwarded
+// (same Request-URI, Call-ID, From, To, CSeq number and branch, §9.1).
+func (s *Server) cancelDownstream(tx *proxyTx) {
 	s.mu.Lock()
 	dsa := tx.dst.sa
 	s.mu.Unlock()
 	if dsa == nil {
-		return true
+		return
 	}
 	c := &sipmsg.Message{Method: "CANCEL", RequestURI: tx.req.RequestURI}
 	c.Add("Via", s.ownVia(tx.branch))
@@ -371,7 +411,49 @@ func (s *Server) cancel(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	if err := tx.dst.sendSigned(s, dsa, c); err != nil {
 		s.log.Debug("labfe: forward CANCEL failed", "err", err)
 	}
-	return true
+}
+
+// byeFor builds the BYE labfe sends, on behalf of the side whose flow
+// closed (gone), to the other side of d: that side's remote target, the
+// next CSeq of the gone side, and an ms-diagnostics saying why. s.mu must
+// be held.
+func (s *Server) byeFor(d *dialog, gone *flow) *sipmsg.Message {
+	from, to, target, cseq := d.callerAddr, d.calleeAddr, d.calleeTarget, d.callerCSeq
+	if gone == d.callee {
+		from, to, target, cseq = d.calleeAddr, d.callerAddr, d.callerTarget, d.calleeCSeq
+	}
+	if target == "" {
+		target = "sip:" + aorOf(mustURI(to))
+	}
+	m := &sipmsg.Message{Method: "BYE", RequestURI: target}
+	m.Add("Via", s.ownVia("z9hG4bK"+strings.ToLower(s.randHex(8))))
+	m.Add("Max-Forwards", "70")
+	m.Add("From", from)
+	m.Add("To", to)
+	m.Add("Call-ID", d.key.callID)
+	m.Add("CSeq", strconv.FormatUint(uint64(cseq)+1, 10)+" BYE")
+	m.Add("ms-diagnostics", diagPeerGone+`;source="`+s.cfg.FQDN+`"`)
+	return m
+}
+
+func mustURI(nameAddr string) string {
+	u, _ := sipmsg.NameAddr(nameAddr)
+	return u
+}
+
+// noteCSeqLocked records the CSeq of an in-dialog request from f. s.mu
+// must be held.
+func (d *dialog) noteCSeqLocked(f *flow, m *sipmsg.Message) {
+	n, method, err := m.CSeq()
+	if err != nil || method == "ACK" || method == "CANCEL" {
+		return
+	}
+	switch f {
+	case d.caller:
+		d.callerCSeq = max(d.callerCSeq, n)
+	case d.callee:
+		d.calleeCSeq = max(d.calleeCSeq, n)
+	}
 }
 
 func (s *Server) ownVia(branch string) string {
@@ -406,7 +488,9 @@ func (s *Server) inDialog(f *flow, sa *secAssoc, req *sipmsg.Message) (handled, 
 	var dst *flow
 	party := false
 	if d != nil {
-		dst, party = d.other(f)
+		if dst, party = d.other(f); party {
+			d.noteCSeqLocked(f, req)
+		}
 	}
 	s.mu.Unlock()
 	if d == nil || !party {

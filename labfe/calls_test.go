@@ -371,6 +371,17 @@ func TestCalleeVanishes(t *testing.T) {
 	b.send(ok)
 	expect(t, a, "200", true)
 	_ = b.conn.Close()
+	// labfe ends the call for alice on bob's behalf, saying why.
+	bye0 := expect(t, a, "BYE", true)
+	if bye0.RequestURI != aGRUU || bye0.Value("CSeq") != "1 BYE" || bye0.Value("Call-ID") != "call-v2" ||
+		!strings.HasPrefix(bye0.Value("From"), "<sip:bob@contoso.test>;tag=b2") || !strings.HasPrefix(bye0.Value("To"), "<sip:alice@contoso.test>;tag=a2") ||
+		!strings.HasPrefix(bye0.Value("ms-diagnostics"), "1027") {
+		t.Errorf("BYE from labfe: %s", bye0.Marshal())
+	}
+	done := answer(bye0, 200, "OK", "", "")
+	done.Set("To", bye0.Value("To"))
+	a.sign(done)
+	a.send(done) // absorbed by labfe
 	select {
 	case <-dropped:
 	case <-time.After(10 * time.Second):
@@ -409,5 +420,46 @@ func TestCallsPerFlowBounded(t *testing.T) {
 	}
 	if st := fe.Stats(); st.Pending != limit {
 		t.Errorf("pending %d", st.Pending)
+	}
+}
+
+// TestCallerVanishes: a caller whose flow closes while its INVITE rings
+// gets it cancelled at the callee (labfe's CANCEL, the INVITE's branch);
+// after the 2xx, the callee gets a BYE instead.
+func TestCallerVanishes(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := labfetest.Start(t)
+	a, b, aGRUU, bGRUU := pair(t, fe)
+	inv := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>", "call-r", 7, aGRUU)
+	a.sign(inv)
+	a.send(inv)
+	expect(t, a, "100", false)
+	in := expect(t, b, "INVITE", true)
+	_ = a.conn.Close()
+	c := expect(t, b, "CANCEL", true)
+	if c.All("Via")[0] != in.All("Via")[0] || c.Value("CSeq") != "7 CANCEL" {
+		t.Fatalf("CANCEL %s", c.Marshal())
+	}
+
+	a = dial(t, fe, "alice@contoso.test", "8248ca9ebb")
+	aGRUU = gruuOf(t, a.mustRegister("alice", pw))
+	inv = request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a2", "<sip:bob@contoso.test>", "call-r2", 3, aGRUU)
+	a.sign(inv)
+	a.send(inv)
+	expect(t, a, "100", false)
+	in = expect(t, b, "INVITE", true)
+	ok := answer(in, 200, "OK", "b2", bGRUU)
+	b.sign(ok)
+	b.send(ok)
+	expect(t, a, "200", true)
+	reinv := inDialog("INVITE", bGRUU, "<sip:alice@contoso.test>;tag=a2", "<sip:bob@contoso.test>;tag=b2", "call-r2", 4)
+	a.sign(reinv)
+	a.send(reinv)
+	expect(t, a, "100", false)
+	expect(t, b, "INVITE", true)
+	_ = a.conn.Close()
+	bye := expect(t, b, "BYE", true)
+	if bye.RequestURI != bGRUU || bye.Value("CSeq") != "5 BYE" || !strings.HasPrefix(bye.Value("From"), "<sip:alice@contoso.test>;tag=a2") {
+		t.Errorf("BYE from labfe: %s", bye.Marshal())
 	}
 }

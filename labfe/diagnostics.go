@@ -47,6 +47,8 @@ const (
 	diagTooMany = `1024;reason="Too many calls or transactions on this connection"`
 	// 480 / 408: the callee's connection closed with the request pending.
 	diagCalleeGone = `1025;reason="Callee connection closed"`
+	// BYE labfe sends when the other side's connection closed mid-call.
+	diagPeerGone = `1027;reason="Other party's connection closed"`
 	// 500: the echo bot could not bind its media sockets.
 	diagEchoMedia = `1026;reason="Test call service media unavailable"`
 )

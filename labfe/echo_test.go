@@ -413,7 +413,7 @@ func TestEchoBadOffers(t *testing.T) {
 		"no c= line":     {strings.Replace(good, "c=IN IP4 127.0.0.1\r\n", "", 1), "application/sdp", 400, "399"},
 		"port 65536":     {strings.Replace(good, "m=audio ", "m=audio 65536", 1), "application/sdp", 400, "399"},
 		"pt 128":         {strings.Replace(good, "SAVP 0 8", "SAVP 128 8", 1), "application/sdp", 400, "399"},
-		"bad key b64":    {strings.Replace(good, "inline:", "inline:!!", -1), "application/sdp", 400, "399"},
+		"bad key b64":    {strings.ReplaceAll(good, "inline:", "inline:!!"), "application/sdp", 400, "399"},
 		"dup crypto tag": {strings.Replace(good, "a=crypto:2", "a=crypto:1", 1), "application/sdp", 400, "399"},
 		"mki len 5":      {strings.Replace(good, "|1:1", "|1:5", 1), "application/sdp", 400, "399"},
 		"no audio": {"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=s\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",

@@ -290,7 +290,11 @@ func (s *Server) handleResponse(f *flow, res *sipmsg.Message) bool {
 			s.forgetInviteLocked(tx) // a 2xx ACK is a new transaction
 			if tx.initial {
 				if tt := toTag(res); tt != "" {
-					s.addDialogLocked(&dialog{key: dialogKey{res.Value("Call-ID"), fromTag(res), tt}, caller: tx.caller, callee: f})
+					num, _, _ := tx.req.CSeq()
+					s.addDialogLocked(&dialog{key: dialogKey{res.Value("Call-ID"), fromTag(res), tt}, caller: tx.caller, callee: f,
+						callerAddr: tx.req.Value("From"), calleeAddr: res.Value("To"),
+						callerTarget: mustURI(tx.req.Value("Contact")), calleeTarget: mustURI(res.Value("Contact")),
+						callerCSeq: num})
 				}
 			}
 		}
