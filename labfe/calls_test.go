@@ -463,3 +463,27 @@ func TestCallerVanishes(t *testing.T) {
 		t.Errorf("BYE from labfe: %s", bye.Marshal())
 	}
 }
+
+// TestMalformedCallRequest: an INVITE without Call-ID (RFC 3261 §8.1.1
+// mandatory header) cannot be framed as a transaction: labfe counts it
+// and closes that flow (it no longer trusts the stream); the other
+// handset's flow is untouched.
+func TestMalformedCallRequest(t *testing.T) {
+	fe := labfetest.Start(t)
+	a, b, aGRUU, _ := pair(t, fe)
+	inv := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>", "x", 1, aGRUU)
+	inv.Del("Call-ID")
+	a.sign(inv)
+	a.send(inv)
+	if m := a.read(); m != nil {
+		t.Fatalf("answered %d instead of closing", m.StatusCode)
+	}
+	if got := fe.Stats().Unattributed.Malformed; got != 1 {
+		t.Errorf("malformed %d", got)
+	}
+	m := b.newRegister(3600)
+	b.sign(m)
+	if r := b.roundTrip(m); r.StatusCode != 200 {
+		t.Errorf("bob's flow affected: %d", r.StatusCode)
+	}
+}

@@ -36,7 +36,23 @@
 //     ms-keep-alive timeout is closed.
 //   - Routing between registered handsets over their own flows, by AOR
 //     (newest binding), GRUU or Contact URI, re-signed per hop with each
-//     side's SA; CANCEL and non-2xx ACK keep the INVITE's branch.
+//     side's SA (calls.go): 100 Trying for every INVITE, Record-Route on
+//     the dialog-creating INVITE (its own Route entry stripped on the way
+//     back), in-dialog requests routed by the confirmed dialog only between
+//     its two flows (481 otherwise), CANCEL hop by hop (labfe answers 200
+//     and cancels downstream with the INVITE's branch), 480 for a known
+//     user without a binding, 404 for an unknown one, 483 at
+//     Max-Forwards 0, 482 for a request carrying labfe's own Via. State is
+//     bounded per flow and dies with it: a closed flow's pending requests
+//     are answered (480/408), its ringing INVITEs cancelled, and the other
+//     side of its calls gets a BYE with ms-diagnostics 1027.
+//   - An echo bot, Lync's test-call service (Config.EchoURI, advertised
+//     in-band as botSipUriForTestCall; echo.go): it answers an INVITE
+//     after Config.EchoAnswerDelay under the pool's encryption level (488
+//     with Warning 308 when incompatible, 400/415 with a Warning for bad
+//     offers), then reflects the caller's RTP, decrypted with the offer's
+//     SRTP key and re-encrypted with its own (MKI as offered); re-INVITEs
+//     hold (no echo) and rekey; Stats().Echo counts its work.
 //   - Requests to the user itself or the domain are served locally: the
 //     vnd-microsoft-provisioning-v2 self-SUBSCRIBE gets labfe/inband's
 //     document in its 200 OK; Config.Local can answer anything else.

@@ -25,6 +25,7 @@ const echoReplayWindow = 64
 // direction lets the bot send (hold stops the echo).
 type echoMedia struct {
 	rtp, rtcp net.PacketConn
+	ports     [2]int // RTP and RTCP port, for the SDP answer
 	cnt       *echoCounters
 	rand      io.Reader
 	policy    sdp.Policy
@@ -57,7 +58,7 @@ func newEchoMedia(s *Server, addr string, cnt *echoCounters) (*echoMedia, error)
 		_ = rtpConn.Close()
 		return nil, fmt.Errorf("labfe: echo: rtcp socket: %w", err)
 	}
-	return &echoMedia{rtp: rtpConn, rtcp: rtcpConn, cnt: cnt, rand: s.rand, policy: s.echoPolicy(), addr: addr,
+	return &echoMedia{rtp: rtpConn, rtcp: rtcpConn, ports: [2]int{port(rtpConn), port(rtcpConn)}, cnt: cnt, rand: s.rand, policy: s.echoPolicy(), addr: addr,
 		sessionID: binary.BigEndian.Uint64(raw[:8]) >> 1, ssrc: binary.BigEndian.Uint32(raw[8:])}, nil
 }
 
@@ -76,7 +77,7 @@ func port(c net.PacketConn) int {
 func (m *echoMedia) negotiate(off *sdp.Session, version uint64) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cfg := sdp.AnswerConfig{Address: m.addr, Port: port(m.rtp), RTCPPort: port(m.rtcp),
+	cfg := sdp.AnswerConfig{Address: m.addr, Port: m.ports[0], RTCPPort: m.ports[1],
 		SessionID: m.sessionID, Version: version, Policy: m.policy, Rand: m.rand, DTMF: true,
 		SRTP: sdp.SRTPConfig{NoMKI: true}}
 	for _, om := range off.Media {
@@ -92,9 +93,9 @@ func (m *echoMedia) negotiate(off *sdp.Session, version uint64) ([]byte, error) 
 			}
 		}
 		// The bot reflects whatever it gets: it answers the offer's first
-		// codec.
+		// voice codec (not DTMF, comfort noise or redundancy).
 		for _, pt := range om.PayloadTypes() {
-			if c, ok := om.Codec(pt); ok && !strings.EqualFold(c.Name, sdp.TelephoneEvent.Name) {
+			if c, ok := om.Codec(pt); ok && !notVoice[strings.ToLower(c.Name)] {
 				cfg.Codecs = []sdp.Codec{c}
 				break
 			}
@@ -126,6 +127,9 @@ func (m *echoMedia) negotiate(off *sdp.Session, version uint64) ([]byte, error) 
 	}
 	return ans.Marshal(), nil
 }
+
+// notVoice are payload formats that cannot be the call's codec.
+var notVoice = map[string]bool{"telephone-event": true, "cn": true, "red": true}
 
 func answerAndNegotiate(off *sdp.Session, cfg sdp.AnswerConfig) (*sdp.Session, *sdp.Result, error) {
 	ans, err := sdp.Answer(off, cfg)

@@ -3,6 +3,7 @@ package labfe
 import (
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/handset-dev/handset/internal/testutil"
@@ -24,6 +25,10 @@ func FuzzServeFlow(f *testing.F) {
 	f.Add([]byte("MESSAGE sip:bob@contoso.test SIP/2.0\r\n" + hdr + "Authorization: NTLM opaque=\"1\", crand=\"1\", cnum=\"1\", response=\"00\"\r\nContent-Length: 2\r\n\r\nhi"))
 	f.Add([]byte("SIP/2.0 200 OK\r\nVia: a;branch=b\r\nVia: c\r\nFrom: x\r\nTo: y\r\nCall-ID: z\r\nCSeq: 1 INVITE\r\n\r\n"))
 	f.Add([]byte("\r\n\r\n\r\n"))
+	inv := "INVITE sip:bob@contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS 1.2.3.4;branch=z9hG4bK2\r\nFrom: <sip:alice@contoso.test>;tag=a\r\nTo: <sip:bob@contoso.test>\r\nCall-ID: call\r\nCSeq: 1 INVITE\r\n"
+	f.Add([]byte(inv + "Authorization: NTLM opaque=\"1\", crand=\"1\", cnum=\"1\", response=\"00\"\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n"))
+	f.Add([]byte(strings.Replace(inv, "INVITE sip:bob", "CANCEL sip:bob", 1) + "\r\n"))
+	f.Add([]byte(strings.Replace(strings.Replace(inv, "INVITE sip:bob", "BYE sip:echo", 1), "bob@contoso.test>", "bob@contoso.test>;tag=b", 1) + "Route: <sip:pool.contoso.test:5061;lr>\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c1, c2 := net.Pipe()
 		fl := newFlow(c1)
