@@ -1,6 +1,7 @@
 package labfe
 
 import (
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -106,17 +107,18 @@ func (s *Server) recordRoute() string {
 	return "<sip:" + s.cfg.FQDN + ":5061;transport=tls;lr>"
 }
 
-// isOwnURI reports whether a Route URI names labfe (host is the pool FQDN
-// or the listen address).
+// isOwnURI reports whether a Route URI names labfe: the pool FQDN (any
+// port), or exactly the listen address (an outbound-proxy Route).
 func (s *Server) isOwnURI(uri string) bool {
-	host := aorOf(uri)
-	if _, h, ok := strings.Cut(host, "@"); ok {
+	hostport := aorOf(uri)
+	if _, h, ok := strings.Cut(hostport, "@"); ok {
+		hostport = h
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	if h, _, ok := strings.Cut(host, ":"); ok && !strings.HasPrefix(host, "[") {
-		host = h
-	}
-	return host == strings.ToLower(s.cfg.FQDN) || aorOf("sip:"+s.Addr()) == host
+	return host == strings.ToLower(s.cfg.FQDN) || hostport == strings.ToLower(s.Addr())
 }
 
 // stripOwnRoute removes the leading Route entries naming labfe (RFC 3261
