@@ -270,6 +270,12 @@ func (s *Session) State() State {
 	return s.state
 }
 
+// setStateLocked records a transition and logs it at Debug (STYLE.md rule 8).
+func (s *Session) setStateLocked(next State, ev event) {
+	s.log.Debug("media: offer/answer", "event", ev.String(), "from", s.state.String(), "to", next.String())
+	s.state = next
+}
+
 func (s *Session) srtpConfig(mki uint32) sdp.SRTPConfig {
 	return sdp.SRTPConfig{NoMKI: !s.cfg.MKI, MKILength: s.cfg.mkiLength(), MKI: mki,
 		Lifetime: s.lifetime, NoLifetime: s.lifetime == 0}
@@ -379,7 +385,7 @@ func (s *Session) offerLocked(dir sdp.Direction, newKey bool) ([]byte, error) {
 	}
 	off.Origin.Version = s.nextVersion()
 	s.pendOffer, s.pendKey, s.pendMKI, s.pendDir = off, key, mki, dir
-	s.state = next
+	s.setStateLocked(next, evOffer)
 	b := off.Marshal()
 	s.logSDP("media: sdp offer sent", b, "direction", dir, "new_key", newKey && s.key != nil)
 	return b, nil
@@ -434,7 +440,7 @@ func (s *Session) Answer(remoteOffer []byte) ([]byte, error) {
 	ans.Origin.Version = s.nextVersion()
 	s.key, s.mki = key, mki
 	s.pendOffer, s.pendKey = nil, nil
-	s.state = next
+	s.setStateLocked(next, evAnswer)
 	b := ans.Marshal()
 	s.logSDP("media: sdp answer sent", b)
 	return b, nil
@@ -463,7 +469,7 @@ func (s *Session) Accept(remoteAnswer []byte) error {
 	}
 	s.key, s.mki, s.wantDir = s.pendKey, s.pendMKI, s.pendDir
 	s.pendOffer, s.pendKey = nil, nil
-	s.state = next
+	s.setStateLocked(next, evAccept)
 	return nil
 }
 
@@ -792,7 +798,8 @@ func (s *Session) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
-		s.state, _ = transition(s.state, evClose)
+		next, _ := transition(s.state, evClose)
+		s.setStateLocked(next, evClose)
 		s.mu.Unlock()
 		close(s.closing)
 		s.wg.Wait()
