@@ -767,7 +767,9 @@ func (s *Session) Err() error {
 // RekeyDue delivers one value when half of sec.srtp.key.lifetime packets
 // have been sent with the current key; the caller answers with OfferNewKey
 // and, after Accept, the signal is re-armed for the new key. It never fires
-// without a key lifetime.
+// without a key lifetime. It does not fire again for the same key: if the
+// rekey re-INVITE fails, the caller retries OfferNewKey (at the full
+// lifetime the stream stops and Err reports srtp.ErrKeyExpired).
 func (s *Session) RekeyDue() <-chan struct{} { return s.rekeyCh }
 
 // Stats returns the call's media statistics; valid after Close.

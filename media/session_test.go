@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -819,4 +820,44 @@ func TestRemoteHold(t *testing.T) {
 	}
 	noSRTPErrors(t, "a", p.a.Stats())
 	noSRTPErrors(t, "b", p.b.Stats())
+}
+
+// Junk arriving on the media port (RELIABILITY.md: bad input is counted,
+// never fatal): short datagrams, random RTP-looking packets and fake RTCP
+// are dropped and counted while the call goes on.
+func TestJunkPackets(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	p := newPair(t, testConfig(), testConfig())
+	p.call(t, nil)
+	p.flow(t, 5)
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := testutil.Rand(8)
+	var junk [][]byte
+	junk = append(junk, []byte{0x80}, []byte{0x80, 0x00, 0x00})
+	for range 5 {
+		b := make([]byte, 40+r.IntN(200))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		b[0], b[1] = 0x80, 0x00 // RTP v2, PCMU
+		junk = append(junk, b)
+	}
+	junk = append(junk, []byte{0x80, 200, 0, 6, 1, 2, 3, 4}) // RTCP SR header, nothing else
+	for _, b := range junk {
+		if _, err := c.WriteTo(b, net.UDPAddrFromAddrPort(p.a.LocalAddr())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, func() bool {
+		st := p.a.Stats()
+		return st.SRTPAuthFailures+st.MKIMismatches+st.ReplayDrops+st.Malformed >= uint64(len(junk))
+	}, "junk counted (%+v)", p.a.Stats())
+	p.flow(t, 5)
+	if st := p.a.Stats(); st.PacketsReceived != 10 || st.Lost != 0 {
+		t.Errorf("after junk: %+v", st)
+	}
 }
