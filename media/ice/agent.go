@@ -81,8 +81,14 @@ type Agent struct {
 
 	mu       sync.Mutex
 	local    []pice.Candidate
+	relayErr error
 	gathered chan struct{}
 	once     sync.Once
+	failed   chan struct{} // closed when checks fail or connectivity is lost for good
+	failOnce sync.Once
+
+	stopRelay context.CancelFunc // ends the relay refresh loop
+	wg        sync.WaitGroup
 }
 
 // New creates the pion agent. It does not gather yet.
@@ -96,7 +102,7 @@ func New(cfg Config, opts ...Option) (*Agent, error) {
 	if cfg.RelayWait == 0 {
 		cfg.RelayWait = 500 * time.Millisecond
 	}
-	ag := &Agent{cfg: cfg, log: slog.New(slog.DiscardHandler), gathered: make(chan struct{})}
+	ag := &Agent{cfg: cfg, log: slog.New(slog.DiscardHandler), gathered: make(chan struct{}), failed: make(chan struct{})}
 	for _, o := range opts {
 		if err := o(ag); err != nil {
 			return nil, err
@@ -171,8 +177,22 @@ func New(cfg Config, opts ...Option) (*Agent, error) {
 		_ = a.Close()
 		return nil, err
 	}
+	if err := a.OnConnectionStateChange(func(st pice.ConnectionState) {
+		ag.log.Debug("ice: state", "state", st)
+		if st == pice.ConnectionStateFailed {
+			ag.failOnce.Do(func() { close(ag.failed) })
+		}
+	}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	return ag, nil
 }
+
+// Failed is closed when the checks fail or an established path is lost for
+// longer than Config.FailedTimeout (the relay went down, say): the call
+// ends with "no relay" or falls back, nothing waits forever.
+func (ag *Agent) Failed() <-chan struct{} { return ag.failed }
 
 // Credentials returns the local ufrag and pwd (for a=ice-ufrag/ice-pwd).
 func (ag *Agent) Credentials() (ufrag, pwd string) {
@@ -196,6 +216,20 @@ func (ag *Agent) Gather(ctx context.Context) ([]pice.Candidate, error) {
 		if err := ag.a.AddVirtualCandidate(rc, ag.relay.PacketConn()); err != nil {
 			return nil, fmt.Errorf("%w: add relay candidate: %w", ErrNoRelay, err)
 		}
+		// The agent keeps the allocation alive for as long as it runs
+		// (refresh at half the lifetime); Close stops it.
+		rctx, cancel := context.WithCancel(context.Background())
+		ag.stopRelay = cancel
+		ag.wg.Add(1)
+		go func() {
+			defer ag.wg.Done()
+			if err := ag.relay.Run(rctx); err != nil {
+				ag.mu.Lock()
+				ag.relayErr = err
+				ag.mu.Unlock()
+				ag.log.Warn("ice: relay refresh failed", "err", err)
+			}
+		}()
 	}
 	if err := ag.a.GatherCandidates(); err != nil {
 		return nil, fmt.Errorf("ice: gather: %w", err)
@@ -256,8 +290,21 @@ func (ag *Agent) Selected() (local, remote pice.Candidate, err error) {
 	return p.Local, p.Remote, nil
 }
 
+// RelayErr is the error that ended the relay refresh loop, if any (it
+// wraps msturn.ErrNoRelay).
+func (ag *Agent) RelayErr() error {
+	ag.mu.Lock()
+	defer ag.mu.Unlock()
+	return ag.relayErr
+}
+
 // Close stops the agent (its goroutines and sockets; the MS-TURN relay
-// client is closed with its virtual candidate).
+// client is closed with its virtual candidate) and the relay refresh loop.
 func (ag *Agent) Close() error {
-	return ag.a.GracefulClose() // waits for pion's goroutines (leak-checked tests)
+	if ag.stopRelay != nil {
+		ag.stopRelay()
+	}
+	err := ag.a.GracefulClose() // waits for pion's goroutines (leak-checked tests)
+	ag.wg.Wait()
+	return err
 }
