@@ -10,7 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/handset-dev/handset/media/rtp"
+	"github.com/handset-dev/handset/media"
 	"github.com/handset-dev/handset/media/sdp"
 )
 
@@ -90,7 +90,7 @@ type Call struct {
 	start      time.Time
 	answered   time.Time
 	setup      time.Duration
-	final      rtp.Stats
+	final      media.Stats
 	diversion  string
 
 	done   chan struct{}
@@ -151,7 +151,7 @@ func (c *Call) Diversion() string {
 }
 
 // Stats returns the media statistics (final ones once ended).
-func (c *Call) Stats() rtp.Stats {
+func (c *Call) Stats() media.Stats {
 	c.mu.Lock()
 	m, ended, final := c.media, c.state == CallEnded, c.final
 	c.mu.Unlock()
@@ -254,7 +254,7 @@ func (c *Call) end(err error, reason string, status int) {
 	for _, t := range timers {
 		t.Stop()
 	}
-	var st rtp.Stats
+	var st media.Stats
 	if m != nil {
 		if stop != nil {
 			stop()
@@ -352,7 +352,7 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 	if h.calls.media == nil {
 		return nil, &Error{Op: op, Class: OutcomeConfig, Why: "no media", Err: errors.New("sipua: no media configured for calls")}
 	}
-	m, err := h.calls.media()
+	m, err := h.calls.media(localIP(c))
 	if err != nil {
 		return nil, &Error{Op: op, Class: OutcomeMedia, Why: "media setup", Err: err}
 	}
@@ -829,7 +829,7 @@ type CallResult struct {
 	Status      int           // final status of the INVITE when it failed, 0 otherwise
 	Outcome     Outcome
 	Reason      string
-	Stats       rtp.Stats
+	Stats       media.Stats
 }
 
 // PlaceCall dials `to`, keeps the call up for hold, hangs up and reports

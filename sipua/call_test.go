@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/handset-dev/handset/internal/testutil"
 	"github.com/handset-dev/handset/labfe"
 	"github.com/handset-dev/handset/labfe/labfetest"
+	"github.com/handset-dev/handset/media"
 	"github.com/handset-dev/handset/media/rtp"
 	"github.com/handset-dev/handset/media/sdp"
 )
@@ -162,18 +164,18 @@ func (f *fakeMedia) Start(context.Context) error {
 
 func (f *fakeMedia) RekeyDue() <-chan struct{} { return f.rekey }
 
-func (f *fakeMedia) Stats() rtp.Stats {
+func (f *fakeMedia) Stats() media.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.started.IsZero() {
-		return rtp.Stats{}
+		return media.Stats{}
 	}
 	end := f.stopped
 	if end.IsZero() {
 		end = f.clock.Now()
 	}
 	n := uint64(end.Sub(f.started) / (20 * time.Millisecond))
-	return rtp.Stats{PacketsSent: n, PacketsReceived: n, BytesSent: n * 160, BytesReceived: n * 160}
+	return media.Stats{Stats: rtp.Stats{PacketsSent: n, PacketsReceived: n, BytesSent: n * 160, BytesReceived: n * 160}}
 }
 
 func (f *fakeMedia) Close() error {
@@ -194,7 +196,7 @@ type mediaBox struct {
 	all    []*fakeMedia
 }
 
-func (b *mediaBox) factory() (mediaSession, error) {
+func (b *mediaBox) factory(netip.Addr) (mediaSession, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	m := &fakeMedia{clock: b.clock, rekey: make(chan struct{}, 1), reject: b.reject}
@@ -473,5 +475,64 @@ func TestCallRemoteByeAndDiversion(t *testing.T) {
 	}
 	if bc.EndReason() != "local bye" {
 		t.Errorf("bob's call ended %q", bc.EndReason())
+	}
+}
+
+// TestCallRealMediaSRTP: alice and bob with real media legs (media.Session:
+// SDES-SRTP with a 1-byte MKI on loopback) through labfe: audio flows both
+// ways with no SRTP failure, across a hold and resume, then BYE.
+func TestCallRealMediaSRTP(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFE(t)
+	mc := media.Config{LocalIP: netip.MustParseAddr("127.0.0.1"), Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA},
+		Policy: sdp.PolicyFromConfig(true, true, false), MKI: true, MKILength: 1, MKIStartSessionAtOne: true,
+		KeyLifetime: 1 << 31}
+	clock := realClock{}
+	bob := startParty(t, fe, "bob", clock, CallConfig{AnswerDelay: -1}, WithMediaConfig(mc))
+	alice := startParty(t, fe, "alice", clock, CallConfig{}, WithMediaConfig(mc))
+	ctx := context.Background()
+	ac, err := alice.h.Call(ctx, "bob@contoso.test", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitCall(t, callState(CallEstablished))
+	bc := bob.h.Calls()[0]
+	flowing := func(min uint64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			a, b := ac.Stats(), bc.Stats()
+			if a.PacketsReceived >= min && b.PacketsReceived >= min {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("media not flowing: alice %+v bob %+v", a.Stats, b.Stats)
+			}
+		}
+	}
+	flowing(25)
+	if err := ac.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitCall(t, callState(CallRemoteHeld))
+	if err := ac.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitCall(t, callState(CallEstablished))
+	before := bc.Stats().PacketsReceived
+	flowing(before + 25)
+	if err := ac.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-bc.Done()
+	for name, st := range map[string]media.Stats{"alice": ac.Stats(), "bob": bc.Stats()} {
+		if !st.Encrypted || !st.MKI || st.SRTPAuthFailures != 0 || st.ReplayDrops != 0 || st.MKIMismatches != 0 {
+			t.Errorf("%s: %+v", name, st)
+		}
+		if st.PacketsSent == 0 || st.PacketsReceived == 0 {
+			t.Errorf("%s: no media %+v", name, st.Stats)
+		}
 	}
 }

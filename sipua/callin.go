@@ -91,7 +91,7 @@ func (h *Handset) onInvite(conn *connection, sa *secAssoc, req *sip.Request) {
 		reject(480, "no media")
 		return
 	}
-	m, err := h.calls.media()
+	m, err := h.calls.media(localIP(conn))
 	if err != nil {
 		reject(480, "media setup")
 		return

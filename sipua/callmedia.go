@@ -2,9 +2,10 @@ package sipua
 
 import (
 	"context"
-	"errors"
 
-	"github.com/handset-dev/handset/media/rtp"
+	"net/netip"
+
+	"github.com/handset-dev/handset/media"
 	"github.com/handset-dev/handset/media/sdp"
 )
 
@@ -28,32 +29,46 @@ type mediaSession interface {
 	Start(ctx context.Context) error
 	// RekeyDue is signalled when half the key lifetime is used.
 	RekeyDue() <-chan struct{}
-	Stats() rtp.Stats
+	Stats() media.Stats
 	Close() error
 }
 
-// mediaFactory makes the media leg of one call.
-type mediaFactory func() (mediaSession, error)
+// mediaFactory makes the media leg of one call; local is the address of
+// the handset's signalling flow (the media binds to the same interface).
+type mediaFactory func(local netip.Addr) (mediaSession, error)
 
 // withMediaFactory replaces the media of every call (tests).
 func withMediaFactory(f mediaFactory) Option {
 	return func(h *Handset) error { h.calls.media = f; return nil }
 }
 
-// answerFailure maps a failed Answer to the SIP failure response: an SDP
-// negotiation failure is 488 with its Warning (Lync's 308 for an encryption
-// mismatch, protocols.md §10.1 and pitfall 8); a malformed offer is 488
-// with a 399 warning naming the problem (RELIABILITY.md P5).
-func answerFailure(err error) (int, string) {
-	var ne *sdp.NegotiationError
-	if errors.As(err, &ne) {
-		code := ne.Status
-		if code == 0 {
-			code = 488
+// WithMediaConfig gives calls a media leg (media.NewSession with cfg and
+// opts per call). An unset cfg.LocalIP is taken from the local address of
+// the signalling flow. Without it, Call fails with "no media" and incoming
+// calls are answered 480.
+func WithMediaConfig(cfg media.Config, opts ...media.Option) Option {
+	return func(h *Handset) error {
+		h.calls.media = func(local netip.Addr) (mediaSession, error) {
+			c := cfg
+			if !c.LocalIP.IsValid() || c.LocalIP.IsUnspecified() {
+				c.LocalIP = local
+			}
+			return media.NewSession(c, opts...)
 		}
-		return code, ne.Warning
+		return nil
 	}
-	return 488, `399 handset "` + quoteless(err.Error()) + `"`
+}
+
+// answerFailure maps a failed Answer to the SIP failure response
+// (media.AnswerFailure): 488 with Lync's Warning 308 for an encryption
+// mismatch (protocols.md §10.1, pitfall 8), 305 for no common codec, a 399
+// naming the bad line for unparsable SDP (RELIABILITY.md P5); 500 for
+// errors that are not the offer's fault.
+func answerFailure(err error) (int, string) {
+	if code, warn, ok := media.AnswerFailure(err); ok {
+		return code, warn
+	}
+	return 500, `399 handset "` + quoteless(err.Error()) + `"`
 }
 
 func quoteless(s string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -310,4 +311,13 @@ func reasonFor(code int) string {
 		return "Not Implemented"
 	}
 	return "Status " + itoa(code)
+}
+
+// localIP is the address our end of the flow is bound to.
+func localIP(c *connection) netip.Addr {
+	ap, err := netip.ParseAddrPort(c.local)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
