@@ -35,8 +35,52 @@ type RelayCredentials struct {
 
 // relayState is the MRAS state of a Handset, guarded by h.mu.
 type relayState struct {
-	creds *RelayCredentials
-	reqID int
+	enabled bool // WithMRAS
+	started bool // the renewal loop runs
+	creds   *RelayCredentials
+	reqID   int
+	issued  chan struct{} // closed and replaced at each new set
+}
+
+// WithMRAS makes the handset fetch relay credentials by itself once
+// in-band provisioning has arrived, and keep them renewed until Close, as
+// the phone does with tcpIpApp.ice.mode=MSOCS. Off by default.
+func WithMRAS(on bool) Option {
+	return func(h *Handset) error { h.relay.enabled = on; return nil }
+}
+
+// startMRAS starts the renewal loop once (takeProvisioning calls it).
+func (h *Handset) startMRAS() {
+	h.mu.Lock()
+	if !h.relay.enabled || h.relay.started || h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.relay.started = true
+	h.mu.Unlock()
+	h.spawn(func() { _ = h.RunRelayCredentials(context.Background(), 0, nil) })
+}
+
+// WaitRelayCredentials blocks until relay credentials exist (or ctx ends).
+func (h *Handset) WaitRelayCredentials(ctx context.Context) (*RelayCredentials, error) {
+	for {
+		h.mu.Lock()
+		if h.relay.issued == nil {
+			h.relay.issued = make(chan struct{})
+		}
+		ch, got := h.relay.issued, h.relay.creds != nil
+		h.mu.Unlock()
+		if got {
+			return h.RelayCredentials(), nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-h.closing:
+			return nil, ErrClosed
+		}
+	}
 }
 
 // RelayCredentials returns the current relay credentials, nil before any.
@@ -95,6 +139,10 @@ func (h *Handset) RequestRelayCredentials(ctx context.Context) (*RelayCredential
 		RenewAt: now.Add(h.cfg.scale(mras.RenewAt(now, r.Duration).Sub(now)))}
 	h.mu.Lock()
 	h.relay.creds = rc
+	if h.relay.issued != nil {
+		close(h.relay.issued)
+	}
+	h.relay.issued = make(chan struct{})
 	if h.subs.inband != nil {
 		// Publish into the current in-band layer (a copy: readers hold the old one).
 		ib := *h.subs.inband

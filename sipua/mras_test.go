@@ -175,3 +175,28 @@ func TestMRASRenewal(t *testing.T) {
 		t.Fatalf("issued %d", lab.mras.Issued())
 	}
 }
+
+// TestWithMRASFetchesByItself: with WithMRAS the handset asks MRAS as soon
+// as in-band provisioning arrives and publishes the credentials in the
+// in-band layer; Close stops the renewal loop (leak-checked).
+func TestWithMRASFetchesByItself(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	lab := startMRASLab(t, 0)
+	h := newHandset(t, lab.fe, aliceConfig(), nil, sipua.WithSelfSubscriptions(true), sipua.WithMRAS(true))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := h.WaitRelayCredentials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.InBand().Params["tcpIpApp.ice.username"]; got != rc.Username || got == "" {
+		t.Fatalf("in-band username %q, issued %q", got, rc.Username)
+	}
+	if lab.mras.Issued() != 1 {
+		t.Fatalf("issued %d", lab.mras.Issued())
+	}
+	_ = h.Close()
+}

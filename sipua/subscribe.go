@@ -439,6 +439,7 @@ func (h *Handset) takeProvisioning(body []byte, ctype, via string) {
 	h.mu.Unlock()
 	h.log.Info("in-band provisioning received", "via", via, "params", len(ib.Params))
 	h.emit(Event{Kind: EventInBand, Outcome: OutcomeSuccess, Reason: via})
+	h.startMRAS()
 }
 
 func contentType(m sip.Message) string {
