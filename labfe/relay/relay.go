@@ -76,6 +76,8 @@ type Stats struct {
 	Rejected      int // integrity or credential failures
 	RelayedToPeer int // packets sent out of relayed sockets
 	RelayedToUser int // packets delivered to clients
+	ActiveDests   int // Set Active Destination requests accepted
+	RawFromUser   int // packets clients sent raw to their active destination
 }
 
 // Server is a running relay.
@@ -315,6 +317,9 @@ func (s *Server) handle(key string, from netip.AddrPort, send func(msturn.FrameT
 		}
 		s.mu.Unlock()
 		if dst.IsValid() {
+			s.mu.Lock()
+			s.stats.RawFromUser++
+			s.mu.Unlock()
 			s.toPeer(a, dst, b)
 		}
 		return
@@ -616,6 +621,7 @@ func (s *Server) setActive(key string, send func(msturn.FrameType, []byte) error
 		a.active = dst
 		a.permitted[dst] = true
 	}
+	s.stats.ActiveDests++
 	s.mu.Unlock()
 	r := msturn.NewMessage(msturn.TypeSetActiveDestResponse, m.TransactionID)
 	r.AddIntegrity(k)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -43,6 +44,11 @@ type Config struct {
 	// FailedTimeout ends connectivity checks that found nothing (the ICE
 	// timeout calls fall back on; default pion's 25 s).
 	FailedTimeout time.Duration
+	// NoActiveDestination keeps relayed media in Send requests and Data
+	// Indications. By default, once the relay pair is selected, the agent
+	// sets the peer as the MS-TURN active destination so media flows raw
+	// ([MS-TURN] 3.2.5.4), as Lync clients do.
+	NoActiveDestination bool
 }
 
 // Validate checks the configuration.
@@ -275,10 +281,28 @@ func (ag *Agent) AddRemote(cands ...Candidate) error {
 // Connect runs the checks against the peer's credentials: Dial when
 // controlling, Accept when controlled. ctx bounds it (the ICE timeout).
 func (ag *Agent) Connect(ctx context.Context, remoteUfrag, remotePwd string) (net.Conn, error) {
+	var c net.Conn
+	var err error
 	if ag.cfg.Controlling {
-		return ag.a.Dial(ctx, remoteUfrag, remotePwd)
+		c, err = ag.a.Dial(ctx, remoteUfrag, remotePwd)
+	} else {
+		c, err = ag.a.Accept(ctx, remoteUfrag, remotePwd)
 	}
-	return ag.a.Accept(ctx, remoteUfrag, remotePwd)
+	if err != nil {
+		return nil, err
+	}
+	if ag.relay != nil && !ag.cfg.NoActiveDestination {
+		if l, r, serr := ag.Selected(); serr == nil && l.Type() == pice.CandidateTypeRelay {
+			peer, perr := netip.ParseAddr(r.Address())
+			if perr == nil {
+				// A failure here is not fatal: Send requests still work.
+				if aerr := ag.relay.SetActiveDestination(ctx, netip.AddrPortFrom(peer, uint16(r.Port()))); aerr != nil {
+					ag.log.Warn("ice: set active destination", "err", aerr)
+				}
+			}
+		}
+	}
+	return c, nil
 }
 
 // Selected returns the selected pair's local and remote candidates.

@@ -97,44 +97,57 @@ func srtpExchange(t *testing.T, ca, cb net.Conn, n int, between map[int]func()) 
 // TestRelayedSRTPCallWithRenewal: two handsets behind the relay-only "NAT"
 // call through labfe's MS-TURN relay with SRTP (MKI 1); half-way the
 // relay credentials are renewed (new MRAS user name, refresh with it, old
-// one revoked) and not one packet is lost.
+// one revoked) and not one packet is lost. Without an active destination
+// every packet is a Send request signed with the current credentials; with
+// one (the default) media flows raw after Set Active Destination.
 func TestRelayedSRTPCallWithRenewal(t *testing.T) {
-	testutil.VerifyNoLeaks(t)
-	store := relay.NewStore(nil)
-	store.Issue("a1", "pa1", time.Hour)
-	store.Issue("b1", "pb1", time.Hour)
-	rs := startRelay(t, store)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ra := allocate(t, ctx, "udp", rs.UDPAddr().String(), "a1", "pa1", 21)
-	rb := allocate(t, ctx, "udp", rs.UDPAddr().String(), "b1", "pb1", 22)
-	a, err := ice.New(ice.Config{Controlling: true, NoHost: true}, ice.WithRelay(ra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := ice.New(ice.Config{NoHost: true}, ice.WithRelay(rb))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	ca, cb := pair(t, ctx, a, b)
-	relayed := ra.Allocation().Relayed
-	srtpExchange(t, ca, cb, 200, map[int]func(){
-		100: func() {
-			store.Issue("a2", "pa2", time.Hour)
-			ra.UpdateCredentials("a2", "pa2")
-			if _, err := ra.Refresh(ctx); err != nil {
+	for _, sad := range []bool{false, true} {
+		t.Run(map[bool]string{false: "send-requests", true: "active-destination"}[sad], func(t *testing.T) {
+			testutil.VerifyNoLeaks(t)
+			store := relay.NewStore(nil)
+			store.Issue("a1", "pa1", time.Hour)
+			store.Issue("b1", "pb1", time.Hour)
+			rs := startRelay(t, store)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ra := allocate(t, ctx, "udp", rs.UDPAddr().String(), "a1", "pa1", 21)
+			rb := allocate(t, ctx, "udp", rs.UDPAddr().String(), "b1", "pb1", 22)
+			a, err := ice.New(ice.Config{Controlling: true, NoHost: true, NoActiveDestination: !sad}, ice.WithRelay(ra))
+			if err != nil {
 				t.Fatal(err)
 			}
-			store.Revoke("a1") // from now on only the renewed credentials relay
-		},
-	})
-	if ra.Allocation().Relayed != relayed {
-		t.Fatal("the renewal moved the allocation")
-	}
-	if st := rs.Stats(); st.Rejected != 0 {
-		t.Fatalf("relay rejected %d messages", st.Rejected)
+			defer a.Close()
+			b, err := ice.New(ice.Config{NoHost: true, NoActiveDestination: !sad}, ice.WithRelay(rb))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			ca, cb := pair(t, ctx, a, b)
+			relayed := ra.Allocation().Relayed
+			srtpExchange(t, ca, cb, 200, map[int]func(){
+				100: func() {
+					store.Issue("a2", "pa2", time.Hour)
+					ra.UpdateCredentials("a2", "pa2")
+					if _, err := ra.Refresh(ctx); err != nil {
+						t.Fatal(err)
+					}
+					store.Revoke("a1") // from now on only the renewed credentials relay
+				},
+			})
+			if ra.Allocation().Relayed != relayed {
+				t.Fatal("the renewal moved the allocation")
+			}
+			st := rs.Stats()
+			if st.Rejected != 0 {
+				t.Fatalf("relay rejected %d messages", st.Rejected)
+			}
+			if sad && (st.ActiveDests != 2 || st.RawFromUser < 400) {
+				t.Fatalf("active destination not used: %+v", st)
+			}
+			if !sad && (st.ActiveDests != 0 || st.RawFromUser != 0) {
+				t.Fatalf("unexpected raw relaying: %+v", st)
+			}
+		})
 	}
 }
 
