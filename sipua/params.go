@@ -65,6 +65,9 @@ func ConfigFromValues(mac string, get Lookup) (Config, error) {
 		if ext, pin := val("reg.1.auth.extension"), val("reg.1.auth.pin"); ext != "" || pin != "" {
 			c.Extension, c.PIN = ext, Password(pin)
 		}
+		// No credentials and the PIN & Ext. menu on: a PIN handset, which
+		// signs in with its certificate or asks for extension and PIN.
+		c.PINSignIn = !c.NoPinCredentials
 	}
 	if c.AOR != "" && !strings.Contains(c.AOR, "@") {
 		return Config{}, &ConfigError{Field: "reg.1.address", Value: c.AOR, Msg: "want user@domain (Lync sign-in address)"}

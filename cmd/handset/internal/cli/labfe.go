@@ -34,6 +34,7 @@ type labfeOptions struct {
 	echoAddr              string
 	echoDelay             time.Duration
 	noEcho                bool
+	dsk                   labfeDSKOptions // labfe_tlsdsk.go
 }
 
 func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
@@ -59,6 +60,7 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.StringVar(&o.echoAddr, "echo-media-addr", "", "IP the echo bot's RTP sockets bind to (default: the --listen host, or 127.0.0.1)")
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
+	addLabfeDSKFlags(fs, &o.dsk)
 	if err := fs.Parse(args); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -92,6 +94,7 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 		EchoURI: o.echoURI, NoEcho: o.noEcho, EchoAnswerDelay: o.echoDelay, EchoEncryption: o.echoEnc,
 		EchoMediaAddr: o.echoAddr,
 	}
+	o.dsk.apply(&cfg)
 	source := "built-in users (alice, bob)"
 	switch {
 	case o.generate > 0:
@@ -163,6 +166,7 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	}
 	fmt.Fprintf(env.Stdout, "sign in against it with:\n  handset register --prov %s --mac %s --target %s --ca %s --once\n",
 		o.prov, o.mac, srv.Addr(), caNote)
+	o.dsk.print(env.Stdout, srv, o.prov, o.mac, caNote)
 	if ready != nil {
 		ready <- srv
 	}

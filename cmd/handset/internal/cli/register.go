@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	register(&Command{Name: "register", Summary: "sign in one handset over TLS with NTLM; --trace explains every message", Run: runRegister})
+	register(&Command{Name: "register", Summary: "sign in one handset over TLS (NTLM, or TLS-DSK with a certificate or extension+PIN); --trace explains every message", Run: runRegister})
 }
 
 // registerOptions are the parsed flags of `handset register`.
@@ -34,6 +34,8 @@ type registerOptions struct {
 	// In-band provisioning (inband_live.go): both imply a one-shot sign-in.
 	showConfig bool
 	upload     bool
+
+	pin pinOptions // PIN sign-in and certificate storage (register_pin.go)
 }
 
 func parseRegisterFlags(env *Env, args []string) (*registerOptions, error) {
@@ -48,7 +50,11 @@ func parseRegisterFlags(env *Env, args []string) (*registerOptions, error) {
 	fs.BoolVar(&o.trace, "trace", false, "print every SIP message and one plain-language line per auth step (secrets redacted)")
 	fs.BoolVar(&o.showConfig, "show-config", false, "after sign-in, wait for the in-band provisioning and print the effective configuration with it (as config show --explain; server values marked in-band), then sign out")
 	fs.BoolVar(&o.upload, "upload-callserver", false, "after sign-in, write MAC-upload-CallServer.cfg with the in-band values received into --prov, then sign out")
+	addPINFlags(fs, &o.pin)
 	if err := fs.Parse(args); err != nil {
+		return nil, &UsageError{err}
+	}
+	if err := o.pin.check(os.Getenv); err != nil {
 		return nil, &UsageError{err}
 	}
 	if o.showConfig || o.upload {
@@ -85,6 +91,16 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 	if o.insecure {
 		cfg.Insecure = true
 	}
+	o.pin.apply(&cfg)
+	store, heldLeaf, err := o.pin.loadStore()
+	if err != nil {
+		return fail(env, &UsageError{err})
+	}
+	defer func() {
+		if serr := o.pin.saveStore(store, heldLeaf); serr != nil {
+			env.Log.Warn("could not save the user certificate", "err", serr)
+		}
+	}()
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.caFile != "" {
 		pem, rerr := os.ReadFile(o.caFile)
@@ -100,7 +116,7 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 	if !env.Log.Enabled(ctx, slog.LevelDebug) {
 		quietSipgo()
 	}
-	opts := []sipua.Option{sipua.WithLogger(env.Log), sipua.WithTLSConfig(tc)}
+	opts := []sipua.Option{sipua.WithLogger(env.Log), sipua.WithTLSConfig(tc), sipua.WithCertStore(store)}
 	if o.target != "" {
 		opts = append(opts, sipua.WithDialAddr(o.target))
 	}
