@@ -46,12 +46,17 @@ func TestConfigFromValues(t *testing.T) {
 		"udp":       {"reg.1.address": "a@b", "reg.1.auth.password": "x", "reg.1.server.1.transport": "UDPOnly"},
 		"bad port":  {"reg.1.address": "a@b", "reg.1.auth.password": "x", "reg.1.server.1.port": "x"},
 		"no domain": {"reg.1.address": "alice", "reg.1.auth.password": "x"},
-		"no pass":   {"reg.1.address": "a@b"},
+		"no pass":   {"reg.1.address": "a@b", "reg.1.auth.usePinCredentials": "0"},
 	} {
 		var ce *ConfigError
 		if _, err := ConfigFromValues("m", mapLookup(m)); !errors.As(err, &ce) {
 			t.Errorf("%s: err = %v, want ConfigError", name, err)
 		}
+	}
+	// No credentials with the PIN & Ext. menu on: a PIN handset (pin.go).
+	pin, err := ConfigFromValues("m", mapLookup(map[string]string{"reg.1.address": "a@b", "reg.1.auth.extension": "4001", "reg.1.auth.pin": "1234"}))
+	if err != nil || !pin.PINSignIn || pin.Extension != "4001" || pin.PIN.Reveal() != "1234" {
+		t.Errorf("PIN handset: %+v, %v", pin, err)
 	}
 }
 
