@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/handset-dev/handset/labfe"
@@ -35,6 +38,11 @@ type labfeOptions struct {
 	echoDelay             time.Duration
 	noEcho                bool
 	dsk                   labfeDSKOptions // labfe_tlsdsk.go
+
+	// Failover rehearsal (labfe_control.go).
+	backupFQDN, backupListen string
+	control                  string    // --control FILE ("-": standard input)
+	controlIn                io.Reader // tests: the control stream
 }
 
 func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
@@ -61,6 +69,9 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
 	addLabfeDSKFlags(fs, &o.dsk)
+	fs.StringVar(&o.backupFQDN, "backup-fqdn", "", "also serve a backup pool with this FQDN (same users, no echo bot), for failover: reg.1.server.2")
+	fs.StringVar(&o.backupListen, "backup-listen", "127.0.0.1:0", "TLS listen address of the backup pool")
+	fs.StringVar(&o.control, "control", "", "read fault commands from this file, one per line (\"-\": standard input): "+controlHelp)
 	if err := fs.Parse(args); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -142,14 +153,49 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 		}
 		return fail(env, &EnvError{err})
 	}
+	var backup *labfe.Server
+	if o.backupFQDN != "" {
+		bcfg := cfg
+		bcfg.FQDN, bcfg.ListenAddr, bcfg.NoEcho = o.backupFQDN, o.backupListen, true
+		if backup, err = labfe.New(bcfg, labfe.WithLogger(env.Log.With("pool", "backup"))); err != nil {
+			_ = srv.Close()
+			if errors.Is(err, labfe.ErrConfig) {
+				return fail(env, &UsageError{err})
+			}
+			return fail(env, &EnvError{err})
+		}
+	}
+	closeAll := func() {
+		_ = srv.Close()
+		if backup != nil {
+			_ = backup.Close()
+		}
+	}
 	caNote := o.caOut
 	if ca := srv.CACertPEM(); len(ca) > 0 {
+		if backup != nil {
+			ca = append(ca, backup.CACertPEM()...)
+		}
 		if werr := os.WriteFile(o.caOut, ca, 0o600); werr != nil {
-			_ = srv.Close()
+			closeAll()
 			return fail(env, &EnvError{fmt.Errorf("labfe: --ca-out: %w", werr)})
 		}
 	} else {
 		caNote = "THE-CA-OF-YOUR-CERT.pem"
+	}
+	ctl := o.controlIn
+	if ctl == nil && o.control != "" {
+		if o.control == "-" {
+			ctl = os.Stdin
+		} else {
+			f, oerr := os.Open(o.control)
+			if oerr != nil {
+				closeAll()
+				return fail(env, &UsageError{fmt.Errorf("labfe: --control: %w", oerr)})
+			}
+			defer func() { _ = f.Close() }()
+			ctl = f
+		}
 	}
 	fmt.Fprintf(env.Stdout, "labfe: serving %s (TLS, %s, domain %s) with %d users from %s\n",
 		srv.Addr(), o.fqdn, o.domain, len(cfg.Users), source)
@@ -167,10 +213,36 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	fmt.Fprintf(env.Stdout, "sign in against it with:\n  handset register --prov %s --mac %s --target %s --ca %s --once\n",
 		o.prov, o.mac, srv.Addr(), caNote)
 	o.dsk.print(env.Stdout, srv, o.prov, o.mac, caNote)
+	if backup != nil {
+		fmt.Fprintf(env.Stdout, "labfe: backup pool %s serving %s (its CA is also in %s)\n", o.backupFQDN, backup.Addr(), o.caOut)
+		fmt.Fprintf(env.Stdout, "failover .cfg (both names must resolve to these addresses):\n  reg.1.server.1.address=%q reg.1.server.1.port=%q\n  reg.1.server.2.address=%q reg.1.server.2.port=%q\n",
+			o.fqdn, portOnly(srv.Addr()), o.backupFQDN, portOnly(backup.Addr()))
+	}
 	if ready != nil {
 		ready <- srv
 	}
-	if err := srv.Serve(ctx); err != nil {
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var berr error
+	if backup != nil {
+		wg.Go(func() { berr = backup.Serve(sctx) })
+	}
+	if ctl != nil {
+		pools := map[string]*labfe.Server{"primary": srv}
+		if backup != nil {
+			pools["backup"] = backup
+		}
+		fmt.Fprintf(env.Stdout, "labfe: reading fault commands from %s\n", controlName(o.control))
+		wg.Go(func() { runControl(sctx, ctl, env.Stdout, pools) })
+	}
+	err = srv.Serve(sctx)
+	stop()
+	wg.Wait()
+	if err == nil {
+		err = berr
+	}
+	if err != nil {
 		return fail(env, &EnvError{err})
 	}
 	st := srv.Stats().Total
@@ -194,4 +266,20 @@ func loadUsersFile(path string) ([]labfe.User, error) {
 		return nil, fmt.Errorf("labfe: users %s: %w", path, err)
 	}
 	return u, nil
+}
+
+// portOnly returns the port of host:port.
+func portOnly(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return p
+}
+
+func controlName(path string) string {
+	if path == "-" || path == "" {
+		return "standard input"
+	}
+	return path
 }

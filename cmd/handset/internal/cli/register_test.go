@@ -213,7 +213,7 @@ type watchWriter struct {
 
 func (w *watchWriter) Write(p []byte) (int, error) {
 	n, err := w.syncBuffer.Write(p)
-	if strings.Contains(w.syncBuffer.String(), w.want) {
+	if strings.Contains(w.String(), w.want) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return n, err
