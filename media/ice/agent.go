@@ -314,6 +314,17 @@ func (ag *Agent) Selected() (local, remote pice.Candidate, err error) {
 	return p.Local, p.Remote, nil
 }
 
+// RenewRelay switches the MS-TURN allocation to renewed MRAS credentials
+// and refreshes it with them at once (the allocation and the call stay).
+func (ag *Agent) RenewRelay(ctx context.Context, username, password string) error {
+	if ag.relay == nil {
+		return fmt.Errorf("%w: no relay to renew", ErrNoRelay)
+	}
+	ag.relay.UpdateCredentials(username, password)
+	_, err := ag.relay.Refresh(ctx)
+	return err
+}
+
 // RelayErr is the error that ended the relay refresh loop, if any (it
 // wraps msturn.ErrNoRelay).
 func (ag *Agent) RelayErr() error {
