@@ -21,13 +21,13 @@ func standardConfig(user, pass string) sipua.Config {
 		Server: kamailio.Host, SpecialInterop: "standard", TransactionTimeout: 5 * time.Second}
 }
 
-func newStandardHandset(t *testing.T, k *kamailio.Server, cfg sipua.Config, ev *events) *sipua.Handset {
+func newStandardHandset(t *testing.T, k *kamailio.Server, cfg sipua.Config, ev *events, opts ...sipua.Option) *sipua.Handset {
 	t.Helper()
-	h, err := sipua.New(cfg,
+	h, err := sipua.New(cfg, append([]sipua.Option{
 		sipua.WithTLSConfig(&tls.Config{RootCAs: k.PKI.CAPool, MinVersion: tls.VersionTLS12}),
 		sipua.WithDialAddr(k.TLSAddr),
 		sipua.WithRand(testutil.NewReader(7)),
-		sipua.WithObserver(ev))
+		sipua.WithObserver(ev)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

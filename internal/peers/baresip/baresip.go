@@ -6,13 +6,18 @@
 package baresip
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,10 +144,62 @@ func (p *Phone) WaitEstablished(ctx context.Context, n int) error {
 	return err
 }
 
-// WaitClosed waits for the n-th call to end.
+// WaitClosed waits for the n-th call to end, by either side's BYE
+// ("Call with <peer> terminated (duration: …)").
 func (p *Phone) WaitClosed(ctx context.Context, n int) error {
-	_, err := p.WaitForN(ctx, regexp.MustCompile(`(?i)call closed|session closed`), n)
+	_, err := p.WaitForN(ctx, regexp.MustCompile(`Call with \S+ terminated`), n)
 	return err
+}
+
+// Dial makes baresip call uri, through its ctrl_tcp module (a netstring
+// with a JSON command); it returns baresip's response, which says whether
+// the command was accepted, not whether the call was answered.
+func (p *Phone) Dial(ctx context.Context, uri string) (string, error) {
+	return p.command(ctx, "dial", uri)
+}
+
+// Hangup makes baresip end its current call.
+func (p *Phone) Hangup(ctx context.Context) (string, error) {
+	return p.command(ctx, "hangup", "")
+}
+
+func (p *Phone) command(ctx context.Context, cmd, params string) (string, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", p.CtrlAddr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	js, err := json.Marshal(map[string]string{"command": cmd, "params": params, "token": "t1"})
+	if err != nil {
+		return "", err
+	}
+	if _, err := fmt.Fprintf(c, "%d:%s,", len(js), js); err != nil {
+		return "", err
+	}
+	// Responses and events come as netstrings; return the response.
+	r := bufio.NewReader(c)
+	for {
+		n, err := r.ReadString(':')
+		if err != nil {
+			return "", err
+		}
+		size, err := strconv.Atoi(strings.TrimSpace(n[:len(n)-1]))
+		if err != nil || size < 0 || size > 1<<20 {
+			return "", fmt.Errorf("baresip: ctrl_tcp: bad netstring length %q", n)
+		}
+		buf := make([]byte, size+1)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		msg := string(buf[:size])
+		if strings.Contains(msg, `"response"`) {
+			return msg, nil
+		}
+	}
 }
 
 // Dumps returns the sndfile dumps of received (decoded) and sent (encoded)
