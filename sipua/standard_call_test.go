@@ -11,7 +11,6 @@ import (
 	"github.com/handset-dev/handset/internal/peers/kamailio"
 	"github.com/handset-dev/handset/internal/testutil"
 	"github.com/handset-dev/handset/media"
-	"github.com/handset-dev/handset/media/rtp"
 	"github.com/handset-dev/handset/media/sdp"
 	"github.com/handset-dev/handset/sipua"
 )
@@ -28,7 +27,7 @@ func lineMedia(require bool) media.Config {
 
 // waitStats polls the call's counters until ok or the deadline (media
 // packets have no other completion signal).
-func waitStats(ctx context.Context, c *sipua.Call, ok func(rtp.Stats) bool) (rtp.Stats, error) {
+func waitStats(ctx context.Context, c *sipua.Call, ok func(media.Stats) bool) (media.Stats, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -72,7 +71,7 @@ func TestKamailioStandardCallsBaresip(t *testing.T) {
 			}
 			ev := newEvents()
 			h := newStandardHandset(t, k, standardConfig("alice", "secret"), ev,
-				sipua.WithCalls(sipua.CallConfig{AnswerDelay: -1}), sipua.WithMediaForTest(lineMedia(tc.require)))
+				sipua.WithCalls(sipua.CallConfig{AnswerDelay: -1}), sipua.WithMediaConfig(lineMedia(tc.require)))
 			if err := h.Register(ctx); err != nil {
 				t.Fatalf("register: %v", err)
 			}
@@ -84,7 +83,7 @@ func TestKamailioStandardCallsBaresip(t *testing.T) {
 				t.Fatal(err)
 			}
 			// 3 s of audio each way (150 packets of 20 ms).
-			st, err := waitStats(ctx, call, func(s rtp.Stats) bool { return s.PacketsSent >= 150 && s.PacketsReceived >= 150 })
+			st, err := waitStats(ctx, call, func(s media.Stats) bool { return s.PacketsSent >= 150 && s.PacketsReceived >= 150 })
 			if err != nil {
 				t.Fatalf("media: %v (stats %+v)\n%s", err, st, transcript(ev))
 			}
@@ -135,7 +134,7 @@ func TestKamailioStandardAnswersBaresip(t *testing.T) {
 	}
 	ev := newEvents()
 	h := newStandardHandset(t, k, standardConfig("alice", "secret"), ev,
-		sipua.WithCalls(sipua.CallConfig{AnswerDelay: -1}), sipua.WithMediaForTest(lineMedia(false)))
+		sipua.WithCalls(sipua.CallConfig{AnswerDelay: -1}), sipua.WithMediaConfig(lineMedia(false)))
 	if err := h.Register(ctx); err != nil {
 		t.Fatalf("register: %v", err)
 	}
@@ -160,7 +159,7 @@ func TestKamailioStandardAnswersBaresip(t *testing.T) {
 	if !call.Incoming() {
 		t.Error("call is not incoming")
 	}
-	st, err := waitStats(ctx, call, func(s rtp.Stats) bool { return s.PacketsSent >= 150 && s.PacketsReceived >= 150 })
+	st, err := waitStats(ctx, call, func(s media.Stats) bool { return s.PacketsSent >= 150 && s.PacketsReceived >= 150 })
 	if err != nil {
 		t.Fatalf("media: %v (stats %+v)", err, st)
 	}
