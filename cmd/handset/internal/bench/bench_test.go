@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/handset-dev/handset/internal/testutil"
+)
+
+// Sizes for a 2-core machine in a few minutes (make bench); the env
+// variables scale them up on bigger boxes.
+func size(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkB4b: sign-in storm (TLS, 3 REGISTERs with NTLM, 3 self-SUBSCRIBEs)
+// by sipua vs the bare client against the same in-process labfe.
+func BenchmarkB4b(b *testing.B) {
+	n, workers := size("HANDSET_BENCH_SIGNINS", 500), 8
+	for b.Loop() {
+		ours, bare, err := SignInStorm(b.Context(), n, workers)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ours.PerSecond(), "signins/s")
+		b.ReportMetric(bare.PerSecond(), "bare-signins/s")
+		b.ReportMetric(ours.PerSecond()/bare.PerSecond(), "ours/bare-rate")
+		b.ReportMetric(float64(ours.CPUPerSignIn().Microseconds()), "cpu-us/signin")
+		b.ReportMetric(float64(ours.CPUPerSignIn())/float64(bare.CPUPerSignIn()), "ours/bare-cpu")
+	}
+}
+
+// BenchmarkB5: handsets held (keep-alive, re-REGISTER, subscription
+// refresh, time-scaled) vs bare TLS connections with reader goroutines.
+func BenchmarkB5(b *testing.B) {
+	n := size("HANDSET_BENCH_HELD", 1000)
+	hold := time.Duration(size("HANDSET_BENCH_HOLD_S", 20)) * time.Second
+	for b.Loop() {
+		ours, err := HoldOurs(b.Context(), n, 8, hold, 360)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ours.SignInFailures > 0 {
+			b.Fatalf("%d sign-in failures: %v", ours.SignInFailures, ours.FirstSignInError)
+		}
+		floor, err := HoldFloor(b.Context(), n, hold)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ours.BytesPerConn()/1024, "KiB/handset")
+		b.ReportMetric(floor.BytesPerConn()/1024, "floor-KiB/conn")
+		b.ReportMetric((ours.BytesPerConn()-floor.BytesPerConn())/1024, "excess-KiB/handset")
+		b.ReportMetric(ours.BytesPerConn()/floor.BytesPerConn(), "ours/floor-mem")
+		b.ReportMetric(ours.GoroutinesPerConn(), "goroutines/handset")
+		b.ReportMetric(ours.IdleCPUFraction()*100, "idle-cpu-%")
+		b.ReportMetric(float64(ours.Dropped), "dropped")
+	}
+}
+
+// BenchmarkB6: call setup rate. Ours needs sipua's call API (not on main
+// yet); the peer's figure is measured so the ratio can be formed later.
+func BenchmarkB6(b *testing.B) {
+	for b.Loop() {
+		rate, err := SippCallRate(b.Context(), 5*time.Second)
+		if errors.Is(err, ErrNoPeer) {
+			b.Skip(err)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(rate, "sipp-udp-calls/s")
+	}
+}
+
+// BenchmarkB7: CPU per 1,000 concurrent SRTP calls (media/rtp + media/srtp)
+// vs the raw-UDP floor of the same calls.
+func BenchmarkB7(b *testing.B) {
+	n := size("HANDSET_BENCH_CALLS", 500)
+	window := time.Duration(size("HANDSET_BENCH_MEDIA_S", 10)) * time.Second
+	for b.Loop() {
+		floor, err := MediaFloor(b.Context(), n, 2*time.Second, window)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours, err := MediaOurs(b.Context(), n, 2*time.Second, window)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ours.CoresPer1000(), "cores/1000calls")
+		b.ReportMetric(floor.CoresPer1000(), "floor-cores/1000calls")
+		b.ReportMetric(ours.CoresPer1000()/floor.CoresPer1000(), "ours/floor-cpu")
+		b.ReportMetric(float64(ours.JitterP99.Microseconds())/1000, "jitter-p99-ms")
+		b.ReportMetric(float64(ours.SRTPFailures), "srtp-failures")
+	}
+}
+
+// The scenarios at toy size, as tests: they complete without failures and
+// leave no goroutines behind (figures are not checked: benchmarks are never
+// timed assertions).
+func TestScenariosSmall(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ours, bare, err := SignInStorm(ctx, 6, 3)
+	if err != nil || ours.Failures+bare.Failures != 0 {
+		t.Fatalf("storm: %v ours %+v bare %+v", err, ours, bare)
+	}
+	h, err := HoldOurs(ctx, 4, 2, 3*time.Second, 1800)
+	if err != nil || h.SignInFailures != 0 || h.Dropped != 0 {
+		t.Fatalf("hold: %v %+v", err, h)
+	}
+	if h.Registrations == 0 || h.Subscriptions == 0 {
+		t.Errorf("no refreshes while held (time-scaled 2 s expiry): %+v", h)
+	}
+	if _, err := HoldFloor(ctx, 4, 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	m, err := MediaOurs(ctx, 2, 200*time.Millisecond, 500*time.Millisecond)
+	if err != nil || m.PacketsRecv == 0 || m.SRTPFailures != 0 {
+		t.Fatalf("media: %v %+v", err, m)
+	}
+	if _, err := MediaFloor(ctx, 2, 100*time.Millisecond, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+}
