@@ -260,11 +260,14 @@ func SignInStorm(ctx context.Context, n, workers int) (ours, bare StormResult, e
 	return ours, bare, err
 }
 
-// heapAndStacks is the live Go memory after a GC: heap in use plus stacks.
+// heapAndStacks is the live Go memory after a GC: live heap plus stacks.
 func heapAndStacks() uint64 {
 	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
+	// Live objects after the GC plus goroutine stacks: HeapInuse would
+	// count whole spans, which a previous scenario's garbage leaves
+	// partly free.
+	return m.HeapAlloc + m.StackInuse
 }

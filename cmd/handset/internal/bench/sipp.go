@@ -1,15 +1,16 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -40,21 +41,41 @@ func SippCallRate(ctx context.Context, window time.Duration) (float64, error) {
 	}
 	defer func() { cancel(); _ = uas.Wait() }()
 	sleep(ctx, 300*time.Millisecond) // let the uas bind
-	secs := max(int(window/time.Second), 1)
-	uac := exec.CommandContext(ctx, bin, "127.0.0.1:"+port, "-sn", "uac", "-i", "127.0.0.1", "-p", "0",
-		"-m", "10000000", "-r", "5000", "-l", "2000", "-d", "0", "-nostdin", "-timeout", strconv.Itoa(secs)+"s")
-	out, _ := uac.CombinedOutput() // exits 1 at the timeout by design
-	ok := -1
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) > 2 && f[0] == "Successful" && f[1] == "call" {
-			if n, err := strconv.Atoi(f[len(f)-1]); err == nil {
-				ok = n
-			}
-		}
+	// The uac writes its cumulative counters every second (-fd 1); it is
+	// killed after the window and the rate is taken between the first and
+	// the last row, so retransmission timeouts of calls lost on a busy box
+	// do not stretch the measurement.
+	dir, err := os.MkdirTemp("", "handset-sipp-")
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
 	}
-	if ok < 0 {
-		return 0, fmt.Errorf("bench: sipp uac printed no statistics: %s", out[max(0, len(out)-400):])
+	defer func() { _ = os.RemoveAll(dir) }()
+	stats := filepath.Join(dir, "stats.csv")
+	wctx, wcancel := context.WithTimeout(ctx, window+1500*time.Millisecond)
+	defer wcancel()
+	uac := exec.CommandContext(wctx, bin, "127.0.0.1:"+port, "-sn", "uac", "-i", "127.0.0.1", "-p", "0",
+		"-m", "100000000", "-r", "5000", "-l", "2000", "-d", "0", "-nostdin", "-trace_stat", "-stf", stats, "-fd", "1")
+	uac.Dir = dir
+	_ = uac.Run() // killed at the end of the window by design
+	f, err := os.Open(stats)
+	if err != nil {
+		return 0, fmt.Errorf("bench: sipp uac wrote no statistics: %w", err)
 	}
-	return float64(ok) / float64(secs), nil
+	defer func() { _ = f.Close() }()
+	r := csv.NewReader(f)
+	r.Comma, r.FieldsPerRecord, r.LazyQuotes = ';', -1, true
+	rows, err := r.ReadAll()
+	if err != nil || len(rows) < 3 {
+		return 0, fmt.Errorf("bench: sipp statistics: %d rows: %w", len(rows), err)
+	}
+	col := slices.Index(rows[0], "SuccessfulCall(C)")
+	if col < 0 {
+		return 0, errors.New("bench: sipp statistics lack SuccessfulCall(C)")
+	}
+	first, err1 := strconv.Atoi(rows[1][col])
+	last, err2 := strconv.Atoi(rows[len(rows)-1][col])
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bench: sipp statistics: bad SuccessfulCall(C)")
+	}
+	return float64(last-first) / float64(len(rows)-2), nil
 }
