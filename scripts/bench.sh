@@ -7,7 +7,7 @@
 #   B4b sign-in storm vs a bare TLS+NTLM client; B5 held handsets vs bare TLS
 #       connections; B6 sipp's UDP call rate (ours: no call API yet); B7 SRTP
 #       calls vs the raw-UDP floor (cmd/handset/internal/bench, also `handset bench`)
-# Sizes: COUNT (micro repetitions, default 5), HANDSET_BENCH_SIGNINS (500),
+# Sizes: COUNT (micro repetitions, default 5), HANDSET_BENCH_LOGONS (500),
 # HANDSET_BENCH_HELD (1000), HANDSET_BENCH_HOLD_S (20), HANDSET_BENCH_CALLS (500),
 # HANDSET_BENCH_MEDIA_S (10).
 set -euo pipefail

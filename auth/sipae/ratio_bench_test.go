@@ -62,10 +62,10 @@ func newB2Pair(tb testing.TB) b2Pair {
 		tb.Fatal(err)
 	}
 	cl := sipae.NewClientSA(sipae.SAConfig{Rand: testutil.NewReader(3)})
-	if err := cl.Begin(ch); err != nil {
+	if err = cl.Begin(ch); err != nil {
 		tb.Fatal(err)
 	}
-	if err := cl.Establish(sipae.NTLMMechanism(sess), ch.Opaque); err != nil {
+	if err = cl.Establish(sipae.NTLMMechanism(sess), ch.Opaque); err != nil {
 		tb.Fatal(err)
 	}
 	feSess, _, err := fe.Accept(authMsg, func(string, string) (string, bool) { return "Passw0rd!", true })
@@ -96,7 +96,7 @@ func (f *floorMAC) sum(buf []byte, seq uint32) []byte {
 	h.Write(buf)
 	cs := h.Sum(f.mac[:0])[:8]
 	k := md5.Sum(append(append([]byte{}, f.seal...), le[:]...)) //nolint:gosec // NTLM
-	c, _ := rc4.NewCipher(k[:])                                  //nolint:gosec // NTLM
+	c, _ := rc4.NewCipher(k[:])                                 //nolint:gosec // NTLM
 	c.XORKeyStream(cs, cs)
 	out := make([]byte, 16)
 	binary.LittleEndian.PutUint32(out, 1)
@@ -143,22 +143,21 @@ func BenchmarkB2(b *testing.B) {
 		}, testutil.Peer{Name: "floor", Fn: func(i int) { _ = fm.sum(buf, uint32(i)) }})
 	})
 	b.Run("verify", func(b *testing.B) {
-		p := newB2Pair(b)
 		// A ring of signed messages: the replay window accepts each once,
 		// so each lap starts a fresh pair (setup outside the ratio's
 		// dominant cost: one lap is 4096 verifications).
 		const ring = 4096
 		mk := func() (b2Pair, []sipae.Params) {
-			p := newB2Pair(b)
+			np := newB2Pair(b)
 			ps := make([]sipae.Params, ring)
 			for i := range ps {
-				s, err := p.client.Sign(subscribeFields)
+				s, err := np.client.Sign(subscribeFields)
 				if err != nil {
 					b.Fatal(err)
 				}
 				ps[i] = s
 			}
-			return p, ps
+			return np, ps
 		}
 		p, ps := mk()
 		want := fm.sum(buf, 100)

@@ -212,11 +212,11 @@ func (c *bareClient) signIn() error {
 		return fmt.Errorf("%w: %w", errBare, err)
 	}
 	c.sa = sipae.NewClientSA(sipae.SAConfig{Rand: c.rand})
-	if err := c.sa.Begin(ch); err != nil {
-		return fmt.Errorf("%w: %w", errBare, err)
+	if berr := c.sa.Begin(ch); berr != nil {
+		return fmt.Errorf("%w: %w", errBare, berr)
 	}
-	if err := c.sa.Establish(sipae.NTLMMechanism(sess), ch.Opaque); err != nil {
-		return fmt.Errorf("%w: %w", errBare, err)
+	if eerr := c.sa.Establish(sipae.NTLMMechanism(sess), ch.Opaque); eerr != nil {
+		return fmt.Errorf("%w: %w", errBare, eerr)
 	}
 	c.cseq++ // the signed fields carry the CSeq request() is about to use
 	f := c.fields("REGISTER", callID, tag, "", "3600", 0)

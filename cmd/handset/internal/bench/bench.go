@@ -238,18 +238,18 @@ func SignInStorm(ctx context.Context, n, workers int) (ours, bare StormResult, e
 	}
 	defer func() { _ = lab.Close() }()
 	ours, cs := storm(ctx, n, workers, func(i int) (func(), error) {
-		h, _, err := lab.signInOurs(ctx, i, nil)
-		if err != nil {
-			return nil, err
+		h, _, serr := lab.signInOurs(ctx, i, nil)
+		if serr != nil {
+			return nil, serr
 		}
 		return func() { _ = h.Close() }, nil
 	})
 	closeAll(cs)
 	bare, cs = storm(ctx, n, workers, func(i int) (func(), error) {
 		u := lab.Users[i%len(lab.Users)]
-		c, err := bareSignIn(lab.FE.Addr(), lab.TLS, u.Address, u.Domain, u.UserID, labPassword, fmt.Sprintf("b%09x", i+1), nil)
-		if err != nil {
-			return nil, err
+		c, berr := bareSignIn(lab.FE.Addr(), lab.TLS, u.Address, u.Domain, u.UserID, labPassword, fmt.Sprintf("b%09x", i+1), nil)
+		if berr != nil {
+			return nil, berr
 		}
 		return c.close, nil
 	})

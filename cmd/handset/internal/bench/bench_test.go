@@ -23,14 +23,14 @@ func size(name string, def int) int {
 // BenchmarkB4b: sign-in storm (TLS, 3 REGISTERs with NTLM, 3 self-SUBSCRIBEs)
 // by sipua vs the bare client against the same in-process labfe.
 func BenchmarkB4b(b *testing.B) {
-	n, workers := size("HANDSET_BENCH_SIGNINS", 500), 8
+	n, workers := size("HANDSET_BENCH_LOGONS", 500), 8
 	for b.Loop() {
 		ours, bare, err := SignInStorm(b.Context(), n, workers)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(ours.PerSecond(), "signins/s")
-		b.ReportMetric(bare.PerSecond(), "bare-signins/s")
+		b.ReportMetric(ours.PerSecond(), "logons/s")
+		b.ReportMetric(bare.PerSecond(), "bare-logons/s")
 		b.ReportMetric(ours.PerSecond()/bare.PerSecond(), "ours/bare-rate")
 		b.ReportMetric(float64(ours.CPUPerSignIn().Microseconds()), "cpu-us/signin")
 		b.ReportMetric(float64(ours.CPUPerSignIn())/float64(bare.CPUPerSignIn()), "ours/bare-cpu")
@@ -123,7 +123,7 @@ func TestScenariosSmall(t *testing.T) {
 	if h.Registrations == 0 || h.Subscriptions == 0 {
 		t.Errorf("no refreshes while held (time-scaled 2 s expiry): %+v", h)
 	}
-	if _, err := HoldFloor(ctx, 4, 100*time.Millisecond); err != nil {
+	if _, err = HoldFloor(ctx, 4, 100*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	m, err := MediaOurs(ctx, 2, 200*time.Millisecond, 500*time.Millisecond)

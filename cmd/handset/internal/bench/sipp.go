@@ -35,9 +35,9 @@ func SippCallRate(ctx context.Context, window time.Duration) (float64, error) {
 	_ = l.Close()
 	uctx, cancel := context.WithCancel(ctx)
 	uas := exec.CommandContext(uctx, bin, "-sn", "uas", "-i", "127.0.0.1", "-p", port, "-nostdin")
-	if err := uas.Start(); err != nil {
+	if serr := uas.Start(); serr != nil {
 		cancel()
-		return 0, fmt.Errorf("bench: sipp uas: %w", err)
+		return 0, fmt.Errorf("bench: sipp uas: %w", serr)
 	}
 	defer func() { cancel(); _ = uas.Wait() }()
 	sleep(ctx, 300*time.Millisecond) // let the uas bind

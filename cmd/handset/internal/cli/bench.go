@@ -22,7 +22,7 @@ func init() {
 
 type benchOptions struct {
 	only    []string
-	signins int
+	logons  int
 	workers int
 	held    int
 	hold    time.Duration
@@ -36,7 +36,7 @@ func runBench(ctx context.Context, env *Env, args []string) int {
 	o := benchOptions{}
 	fs := newFlagSet(env, "bench")
 	only := fs.String("only", strings.Join(benchNames, ","), "comma-separated benchmarks to run: "+strings.Join(benchNames, ", "))
-	fs.IntVar(&o.signins, "signins", 500, "B4b: sign-ins per side")
+	fs.IntVar(&o.logons, "logons", 500, "B4b: sign-ins (logons) per side")
 	fs.IntVar(&o.workers, "workers", 8, "B4b/B5: concurrent sign-ins")
 	fs.IntVar(&o.held, "held", 1000, "B5: handsets held")
 	fs.DurationVar(&o.hold, "hold", 20*time.Second, "B5: how long they are held (time-scaled 180x: one re-REGISTER and subscription refresh)")
@@ -56,7 +56,7 @@ func runBench(ctx context.Context, env *Env, args []string) int {
 		}
 		o.only = append(o.only, benchNames[i])
 	}
-	if o.signins <= 0 || o.held <= 0 || o.calls <= 0 || o.workers <= 0 {
+	if o.logons <= 0 || o.held <= 0 || o.calls <= 0 || o.workers <= 0 {
 		return fail(env, &UsageError{errors.New("bench: sizes must be positive")})
 	}
 	quietSipgo()
@@ -86,7 +86,7 @@ func runBench(ctx context.Context, env *Env, args []string) int {
 func runOneBench(ctx context.Context, name string, o benchOptions, row func(...string)) error {
 	switch name {
 	case "B4b":
-		ours, bare, err := bench.SignInStorm(ctx, o.signins, o.workers)
+		ours, bare, err := bench.SignInStorm(ctx, o.logons, o.workers)
 		if err != nil {
 			return err
 		}

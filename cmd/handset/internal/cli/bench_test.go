@@ -8,7 +8,7 @@ import (
 )
 
 func TestBenchUsage(t *testing.T) {
-	for _, args := range [][]string{{"bench", "--only", "B9"}, {"bench", "--signins", "0"}, {"bench", "extra"}} {
+	for _, args := range [][]string{{"bench", "--only", "B9"}, {"bench", "--logons", "0"}, {"bench", "extra"}} {
 		if code, _, _ := runCLI(t, args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}
@@ -19,7 +19,7 @@ func TestBenchUsage(t *testing.T) {
 // (the figures themselves are not checked).
 func TestBenchSmall(t *testing.T) {
 	testutil.VerifyNoLeaks(t)
-	code, out, errs := runCLI(t, "bench", "--only", "B4b", "--signins", "4", "--workers", "2")
+	code, out, errs := runCLI(t, "bench", "--only", "B4b", "--logons", "4", "--workers", "2")
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
