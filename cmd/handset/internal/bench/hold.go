@@ -31,7 +31,8 @@ type HoldResult struct {
 	Held             time.Duration
 	Registrations    int64 // EventRegistered during the hold (re-REGISTERs)
 	Subscriptions    int64 // self-SUBSCRIBEs answered during the hold (refreshes)
-	Dropped          int64 // failures during the hold
+	Dropped          int64  // failures during the hold
+	FirstDrop        string // the first one's outcome and reason
 	SignInFailures   int
 	FirstSignInError error
 }
@@ -50,7 +51,20 @@ func (r HoldResult) IdleCPUFraction() float64 {
 	return r.IdleCPU.Seconds() / r.Held.Seconds()
 }
 
-type holdCounter struct{ reg, sub, fail atomic.Int64 }
+type holdCounter struct {
+	reg, sub, fail atomic.Int64
+	mu             sync.Mutex
+	first          string
+}
+
+func (c *holdCounter) failed(ev sipua.Event) {
+	c.fail.Add(1)
+	c.mu.Lock()
+	if c.first == "" {
+		c.first = fmt.Sprintf("%s: %s %s (status %d)", ev.Kind, ev.Outcome, ev.Reason, ev.Status)
+	}
+	c.mu.Unlock()
+}
 
 func (c *holdCounter) Observe(ev sipua.Event) {
 	switch ev.Kind {
@@ -58,12 +72,12 @@ func (c *holdCounter) Observe(ev sipua.Event) {
 		c.reg.Add(1)
 	case sipua.EventSubscribed:
 		if ev.Err != nil {
-			c.fail.Add(1)
+			c.failed(ev)
 		} else {
 			c.sub.Add(1)
 		}
 	case sipua.EventFailure:
-		c.fail.Add(1)
+		c.failed(ev)
 	}
 }
 
@@ -126,6 +140,9 @@ func HoldOurs(ctx context.Context, n, workers int, hold time.Duration, timeScale
 	}
 	res.IdleCPU, res.Held = cpuTime()-cpu0, time.Since(t0)
 	res.Registrations, res.Subscriptions, res.Dropped = counter.reg.Load(), counter.sub.Load(), counter.fail.Load()
+	counter.mu.Lock()
+	res.FirstDrop = counter.first
+	counter.mu.Unlock()
 	if now := heapAndStacks(); now > base {
 		res.Bytes = now - base
 	}

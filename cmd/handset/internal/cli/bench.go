@@ -112,6 +112,9 @@ func runOneBench(ctx context.Context, name string, o benchOptions, row func(...s
 			fmt.Sprintf("%.2f", ours.GoroutinesPerConn()/max(floor.GoroutinesPerConn(), 1e-9)), "≤ 1.1 per handset")
 		row(fmt.Sprintf("B5 idle CPU over %s (%d re-REGISTERs, %d refreshes, %d dropped)", ours.Held.Round(time.Second), ours.Registrations, ours.Subscriptions, ours.Dropped),
 			fmt.Sprintf("%.1f%% of a core", ours.IdleCPUFraction()*100), fmt.Sprintf("%.1f%%", floor.IdleCPUFraction()*100), "", "≤ 5% at 10,000")
+		if ours.Dropped > 0 {
+			row("B5 first drop", ours.FirstDrop, "", "", "0 dropped")
+		}
 	case "B6":
 		rate, err := bench.SippCallRate(ctx, 5*time.Second)
 		if err != nil {
