@@ -29,8 +29,8 @@ type HoldResult struct {
 	Goroutines       int           // above the baseline
 	IdleCPU          time.Duration // process CPU while held
 	Held             time.Duration
-	Registrations    int64 // EventRegistered during the hold (re-REGISTERs)
-	Subscriptions    int64 // self-SUBSCRIBEs answered during the hold (refreshes)
+	Registrations    int64  // EventRegistered during the hold (re-REGISTERs)
+	Subscriptions    int64  // self-SUBSCRIBEs answered during the hold (refreshes)
 	Dropped          int64  // failures during the hold
 	FirstDrop        string // the first one's outcome and reason
 	SignInFailures   int
