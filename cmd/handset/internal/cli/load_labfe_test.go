@@ -158,10 +158,9 @@ func TestLoadEmbeddedFault(t *testing.T) {
 	var drop *time.Timer
 	o.onEmbedded = func(fe *labfe.Server) {
 		// Midway: every handset signed in within 0.4 s (a few more under
-		// -race). With --time-scale 100 the handsets send keep-alives every
-		// 3 s (labfe's ms-keep-alive 300 s, scaled), which is when they
-		// notice the lost flow, and back off 0.1–0.2 s before signing in
-		// again.
+		// -race). The handsets notice the lost flow at once (sipua's
+		// dead-flow watch; the keep-alive, every 3 s at --time-scale 100,
+		// is the fallback) and back off 0.1–0.2 s before signing in again.
 		drop = time.AfterFunc(2500*time.Millisecond, func() { dropped <- fe.CloseFlows("") })
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -177,6 +176,9 @@ func TestLoadEmbeddedFault(t *testing.T) {
 	r := readReport(t, out)
 	r.checkConsistent(t)
 	tot := r.sum.Totals
+	if tot["retry_backoffs"] != n {
+		t.Errorf("retry_backoffs %d, want one RFC 5626 wait per handset (%d)", tot["retry_backoffs"], n)
+	}
 	if tot["endpoints_disconnected"] != n || tot["logons"] != 2*n || r.sum.Active.AtStop != n {
 		t.Errorf("disconnected %d logons %d active at stop %d, want %d %d %d\n%s",
 			tot["endpoints_disconnected"], tot["logons"], r.sum.Active.AtStop, n, 2*n, n, env.Stdout)

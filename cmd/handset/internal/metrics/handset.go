@@ -91,6 +91,10 @@ func (h *Handset) Observe(ev sipua.Event) {
 		} else {
 			c.add(MessagesReceived, 1)
 		}
+	case sipua.EventBackoff:
+		c.add(RetryBackoffs, 1)
+	case sipua.EventServer:
+		c.add(ServerChanges, 1)
 	case sipua.EventAuthStep:
 		// Plain-language steps are for the debugging user, not for counts.
 	}

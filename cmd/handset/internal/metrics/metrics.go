@@ -30,6 +30,8 @@ const (
 	CallsEstablished                     // calls answered (200 OK)
 	CallsFailed                          // calls that failed before or during setup
 	LogonsAborted                        // sign-ins interrupted by the graceful stop (not failures)
+	RetryBackoffs                        // RFC 5626 waits before a new sign-in attempt (sipua EventBackoff)
+	ServerChanges                        // moves to another registrar: failover, fail-back, 301 (sipua EventServer)
 	numCounters
 )
 
@@ -48,6 +50,8 @@ var counterNames = [numCounters]struct{ key, lss string }{
 	CallsEstablished:      {"calls_established", "Calls Established"},
 	CallsFailed:           {"calls_failed", "Calls Failed"},
 	LogonsAborted:         {"logons_aborted", "Logons Aborted By Stop"},
+	RetryBackoffs:         {"retry_backoffs", "Retry Backoffs"},
+	ServerChanges:         {"server_changes", "Server Changes"},
 }
 
 // Key is the snake_case name used in CSV columns, JSON and Prometheus.
