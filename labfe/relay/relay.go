@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,10 @@ type Config struct {
 	Realm         string
 	MaxLifetime   time.Duration // longest lifetime granted
 	NonceLifetime time.Duration // a nonce older than this gets 438
+	// Alternate, when set ("ip:port"), answers every unauthenticated
+	// Allocate with 300 Try Alternate pointing there (an Edge pool
+	// redirecting its clients).
+	Alternate string
 }
 
 // Option configures collaborators.
@@ -348,6 +353,16 @@ func (s *Server) errorResponse(t msturn.MessageType, req *msturn.Message, code i
 	return r
 }
 
+func (s *Server) addSelfAlternate(key string, r *msturn.Message) {
+	self := s.UDPAddr()
+	if strings.HasPrefix(key, "tcp/") {
+		self = s.TCPAddr()
+	}
+	if self.IsValid() {
+		r.AddAddress(msturn.AttrAlternateServer, self)
+	}
+}
+
 func (s *Server) random(b []byte) error {
 	s.randMu.Lock()
 	defer s.randMu.Unlock()
@@ -380,11 +395,14 @@ func (s *Server) nonceValid(n string) bool {
 	return err == nil && s.now().Unix() < t
 }
 
-func (s *Server) challenge(send func(msturn.FrameType, []byte) error, req *msturn.Message, code int, reason string) {
+func (s *Server) challenge(key string, send func(msturn.FrameType, []byte) error, req *msturn.Message, code int, reason string) {
 	r := s.errorResponse(msturn.TypeAllocateError, req, code, reason)
 	r.AddString(msturn.AttrRealm, s.cfg.Realm)
 	r.AddString(msturn.AttrNonce, s.nonce())
 	r.AddUint32(msturn.AttrMSVersion, 1)
+	// Like the Edge, name ourselves as the alternate server in errors
+	// (protocols.md §9); clients must not switch to the same server.
+	s.addSelfAlternate(key, r)
 	s.mu.Lock()
 	s.stats.Challenges++
 	s.mu.Unlock()
@@ -416,24 +434,32 @@ func (s *Server) reject() {
 }
 
 func (s *Server) allocate(key string, from netip.AddrPort, send func(msturn.FrameType, []byte) error, m *msturn.Message, raw []byte) {
+	if s.cfg.Alternate != "" {
+		if alt, err := netip.ParseAddrPort(s.cfg.Alternate); err == nil {
+			r := s.errorResponse(msturn.TypeAllocateError, m, msturn.CodeTryAlternate, "Try Alternate")
+			r.AddAddress(msturn.AttrAlternateServer, alt)
+			s.reply(send, r)
+			return
+		}
+	}
 	if _, ok := m.Get(msturn.AttrMessageIntegrity); !ok {
-		s.challenge(send, m, msturn.CodeUnauthorized, "Unauthorized")
+		s.challenge(key, send, m, msturn.CodeUnauthorized, "Unauthorized")
 		return
 	}
 	if n, _ := m.Text(msturn.AttrNonce); !s.nonceValid(n) {
-		s.challenge(send, m, msturn.CodeStaleNonce, "Stale Nonce")
+		s.challenge(key, send, m, msturn.CodeStaleNonce, "Stale Nonce")
 		return
 	}
 	if r, _ := m.Text(msturn.AttrRealm); r != s.cfg.Realm {
 		s.reject()
-		s.challenge(send, m, msturn.CodeUnauthorized, "Unauthorized")
+		s.challenge(key, send, m, msturn.CodeUnauthorized, "Unauthorized")
 		return
 	}
 	k, user, ok := s.authenticate(m, raw)
 	if !ok {
 		s.reject()
 		s.log.Debug("relay: allocate rejected", "user", user, "from", from)
-		s.challenge(send, m, msturn.CodeUnauthorized, "Unauthorized")
+		s.challenge(key, send, m, msturn.CodeUnauthorized, "Unauthorized")
 		return
 	}
 	life := s.cfg.MaxLifetime

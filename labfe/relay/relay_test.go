@@ -286,3 +286,24 @@ func TestRunRefreshes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTryAlternate: a relay that redirects (300 with ALTERNATE-SERVER)
+// sends the client to the other relay, once; the alternate each relay puts
+// in its own 401 (itself) does not move the client.
+func TestTryAlternate(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	store := NewStore(nil)
+	store.Issue("u", "p", time.Hour)
+	target := startRelay(t, Config{}, store, nil)
+	redirector := startRelay(t, Config{Alternate: target.UDPAddr().String()}, store, nil)
+	c := newClient(t, "udp", redirector.UDPAddr(), "u", "p", 9)
+	if _, err := c.Allocate(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if target.Stats().Allocations != 1 || redirector.Stats().Allocations != 0 {
+		t.Fatalf("target %+v redirector %+v", target.Stats(), redirector.Stats())
+	}
+	if err := c.Send(c.Allocation().Relayed, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+}

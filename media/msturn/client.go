@@ -203,40 +203,53 @@ func (c *Client) Allocate(ctx context.Context) (Allocation, error) {
 }
 
 func (c *Client) allocate(ctx context.Context) (Allocation, error) {
-	conn, err := c.dial(ctx, c.cfg.Network, c.cfg.Server)
-	if err != nil {
-		return Allocation{}, err
-	}
-	c.conn = conn
-	c.wg.Add(1)
-	go c.readLoop()
-
-	req := c.newMessage(TypeAllocateRequest)
-	req.AddUint32(AttrMSVersion, 1) // protocols.md §9: libnice sends 1
-	resp, err := c.transact(ctx, req)
-	if err != nil {
-		return Allocation{}, err
-	}
-	if resp.Type == TypeAllocateResponse {
-		if ferr := c.fire(evSuccess); ferr != nil {
-			return Allocation{}, ferr
+	server := c.cfg.Server
+	for hop := 0; ; hop++ {
+		conn, err := c.dial(ctx, c.cfg.Network, server)
+		if err != nil {
+			return Allocation{}, err
 		}
-		return c.accept(resp)
+		c.conn = conn
+		c.wg.Add(1)
+		go c.readLoop()
+
+		req := c.newMessage(TypeAllocateRequest)
+		req.AddUint32(AttrMSVersion, 1) // protocols.md §9: libnice sends 1
+		resp, err := c.transact(ctx, req)
+		if err != nil {
+			return Allocation{}, err
+		}
+		if resp.Type == TypeAllocateResponse {
+			if ferr := c.fire(evSuccess); ferr != nil {
+				return Allocation{}, ferr
+			}
+			return c.accept(resp)
+		}
+		e, err := resp.ErrorCode()
+		if err != nil {
+			return Allocation{}, err
+		}
+		// The Edge puts ALTERNATE-SERVER in every error; only a 300 with an
+		// alternate that is not the server we talk to moves us, once
+		// (protocols.md §9, libnice compares before switching).
+		if e.Code == CodeTryAlternate && e.Alternate != "" && e.Alternate != conn.RemoteAddr().String() && hop == 0 {
+			c.log.Debug("msturn: redirected", "from", server, "to", e.Alternate)
+			_ = conn.Close()
+			c.wg.Wait()
+			server = e.Alternate
+			continue
+		}
+		if e.Code != CodeUnauthorized {
+			return Allocation{}, e
+		}
+		if err := c.learnChallenge(resp); err != nil {
+			return Allocation{}, err
+		}
+		if err := c.fire(evChallenge); err != nil {
+			return Allocation{}, err
+		}
+		return c.authenticatedAllocate(ctx, c.cfg.Lifetime)
 	}
-	e, err := resp.ErrorCode()
-	if err != nil {
-		return Allocation{}, err
-	}
-	if e.Code != CodeUnauthorized {
-		return Allocation{}, e
-	}
-	if err := c.learnChallenge(resp); err != nil {
-		return Allocation{}, err
-	}
-	if err := c.fire(evChallenge); err != nil {
-		return Allocation{}, err
-	}
-	return c.authenticatedAllocate(ctx, c.cfg.Lifetime)
 }
 
 // learnChallenge takes REALM (0x0015) and NONCE (0x0014) from a 401 or 438

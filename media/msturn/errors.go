@@ -41,6 +41,7 @@ func (e *ResponseError) Error() string {
 
 // Well-known error codes ([MS-TURN] 2.2.2.9 and draft-02).
 const (
+	CodeTryAlternate     = 300
 	CodeBadRequest       = 400
 	CodeUnauthorized     = 401
 	CodeUnknownAttribute = 420
