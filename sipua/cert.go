@@ -47,12 +47,22 @@ func WithCertStore(s *certrenew.Store) Option {
 	}
 }
 
+// WithRenewalClock sets the clock of certificate renewal (certrenew.Clock:
+// its time and its timers). Default: the handset's clock (WithClock) with
+// real timers. A test or a compressed load run passes a
+// certrenew.NewScaledClock, the same one whose Now it gives WithClock and
+// the front end.
+func WithRenewalClock(c certrenew.Clock) Option {
+	return func(h *Handset) error { h.certs.clock = c; return nil }
+}
+
 // certState is the handset's certificate state; its own lock, never held
 // while calling out.
 type certState struct {
 	store  *certrenew.Store
 	newKey func(io.Reader) (*rsa.PrivateKey, error)        // test seam; nil = RSA-2048
 	tamper func(out bool, round int, flight []byte) []byte // test seam: TLS-DSK flights
+	clock  certrenew.Clock                                 // renewal clock; nil: handsetClock
 
 	mu     sync.Mutex
 	sts    string   // last TLS-DSK sts-uri seen
@@ -333,8 +343,12 @@ func (h *Handset) startRenewer() {
 	// The schedule runs on the handset's clock in its own units (the
 	// certificate lifetimes are what they are); only the minimum validity
 	// follows TimeScale, like the certificate check at sign-in.
+	var clk certrenew.Clock = handsetClock{h.now}
+	if h.certs.clock != nil {
+		clk = h.certs.clock
+	}
 	r, err := certrenew.New(certrenew.Config{MinValidity: h.certMinValidity()}, h.certs.store, h.certs.issuer,
-		certrenew.WithClock(handsetClock{h.now}), certrenew.WithLogger(h.log),
+		certrenew.WithClock(clk), certrenew.WithLogger(h.log),
 		certrenew.WithObserver(func(ev certrenew.Event) {
 			switch ev.Kind {
 			case certrenew.EventRenewed:
