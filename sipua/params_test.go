@@ -54,9 +54,9 @@ func TestConfigFromValues(t *testing.T) {
 		}
 	}
 	// No credentials with the PIN & Ext. menu on: a PIN handset (pin.go).
-	pin, err := ConfigFromValues("m", mapLookup(map[string]string{"reg.1.address": "a@b", "reg.1.auth.extension": "4001", "reg.1.auth.pin": "1234"}))
-	if err != nil || !pin.PINSignIn || pin.Extension != "4001" || pin.PIN.Reveal() != "1234" {
-		t.Errorf("PIN handset: %+v, %v", pin, err)
+	pin, perr := ConfigFromValues("m", mapLookup(map[string]string{"reg.1.address": "a@b", "reg.1.auth.extension": "4001", "reg.1.auth.pin": "1234"}))
+	if perr != nil || !pin.PINSignIn || pin.Extension != "4001" || pin.PIN.Reveal() != "1234" {
+		t.Errorf("PIN handset: %+v, %v", pin, perr)
 	}
 }
 
