@@ -1,88 +1,21 @@
 package media
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"net"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/handset-dev/handset/internal/peers/libsrtp"
 	"github.com/handset-dev/handset/internal/testutil"
 	"github.com/handset-dev/handset/media/sdp"
 )
 
-// libsrtp builds media/srtp's libsrtp2 peer harness (testdata/libsrtp/harness.c,
-// Debian libsrtp2-dev) into t.TempDir().
-func libsrtp(t *testing.T) string {
-	t.Helper()
-	gcc := testutil.RequirePeer(t, "gcc")
-	pc := testutil.RequirePeer(t, "pkg-config")
-	flags, err := exec.Command(pc, "--cflags", "--libs", "libsrtp2").Output()
-	if err != nil {
-		if testutil.InCI() {
-			t.Fatal("pkg-config libsrtp2 failed (install libsrtp2-dev)")
-		}
-		t.Skip("pkg-config libsrtp2 failed (install libsrtp2-dev)")
-	}
-	src, err := filepath.Abs("srtp/testdata/libsrtp/harness.c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "harness")
-	args := append([]string{"-O2", "-o", out, src}, strings.Fields(string(flags))...)
-	if b, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("gcc harness.c: %v\n%s", err, b)
-	}
-	return out
-}
-
-// harness runs one mode over packets; a nil output is an "ERR n" line.
-func harness(t *testing.T, bin, mode, keys string, pkts [][]byte) ([][]byte, []string) {
-	t.Helper()
-	var in bytes.Buffer
-	for _, p := range pkts {
-		in.WriteString(hex.EncodeToString(p) + "\n")
-	}
-	cmd := exec.Command(bin, mode, keys)
-	cmd.Stdin = &in
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("harness %s: %v", mode, err)
-	}
-	var out [][]byte
-	var errs []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<16), 1<<16)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "ERR") {
-			out, errs = append(out, nil), append(errs, sc.Text())
-			continue
-		}
-		p, err := hex.DecodeString(sc.Text())
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, errs = append(out, p), append(errs, "")
-	}
-	if len(out) != len(pkts) {
-		t.Fatalf("harness %s: %d outputs for %d packets", mode, len(out), len(pkts))
-	}
-	return out, errs
-}
-
 // keySpec is the harness's KEYS syntax for an a=crypto line.
 func keySpec(c sdp.Crypto) string {
-	s := hex.EncodeToString(c.Key)
-	if c.HasMKI() {
-		s += "/" + hex.EncodeToString(c.MKIBytes())
-	}
-	return s
+	return libsrtp.Spec(libsrtp.Key{KeySalt: c.Key, MKI: c.MKIBytes()})
 }
 
 // Our Session against libsrtp2 (issue #4: "libsrtp2 decrypts our SRTP and
@@ -90,7 +23,7 @@ func keySpec(c sdp.Crypto) string {
 // libsrtp2 holds both of our keys by MKI, as a Lync peer would.
 func TestSessionAgainstLibsrtp(t *testing.T) {
 	testutil.VerifyNoLeaks(t)
-	bin := libsrtp(t)
+	bin := libsrtp.Build(t)
 	clock := newFakeClock()
 	cfg := testConfig()
 	cfg.RTCPInterval = 100 * time.Millisecond // an SR every 5 packets
@@ -172,7 +105,7 @@ func TestSessionAgainstLibsrtp(t *testing.T) {
 	rtcps = append(rtcps, read(peerRTCP, 2)...)
 
 	keys := keySpec(key1) + "," + keySpec(key2)
-	dec, errs := harness(t, bin, "unprotect", keys, pkts)
+	dec, errs := libsrtp.Run(t, bin, "unprotect", keys, pkts)
 	for i, p := range dec {
 		if p == nil || len(p) != 12+160 || p[1]&0x7f != 0 {
 			t.Fatalf("libsrtp2 unprotect packet %d: %s (%d bytes)", i, errs[i], len(p))
@@ -184,7 +117,7 @@ func TestSessionAgainstLibsrtp(t *testing.T) {
 	if last := pkts[len(pkts)-1]; last[len(last)-11] != 2 { // MKI byte before the 10-byte tag (RFC 3711 §3.1)
 		t.Errorf("last packet's MKI %d, want 2", last[len(last)-11])
 	}
-	decRTCP, errs := harness(t, bin, "unprotect_rtcp", keys, rtcps)
+	decRTCP, errs := libsrtp.Run(t, bin, "unprotect_rtcp", keys, rtcps)
 	for i, p := range decRTCP {
 		if p == nil || p[1] != 200 { // SR
 			t.Errorf("libsrtp2 unprotect_rtcp %d: %s", i, errs[i])
@@ -201,7 +134,7 @@ func TestSessionAgainstLibsrtp(t *testing.T) {
 		binary.BigEndian.PutUint32(p[8:], 0x5EED)
 		plain = append(plain, p)
 	}
-	enc, errs := harness(t, bin, "protect", hex.EncodeToString(peerKey)+"/01", plain)
+	enc, errs := libsrtp.Run(t, bin, "protect", libsrtp.Spec(libsrtp.Key{KeySalt: peerKey, MKI: []byte{1}}), plain)
 	for i, p := range enc {
 		if p == nil {
 			t.Fatalf("libsrtp2 protect %d: %s", i, errs[i])

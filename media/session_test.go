@@ -295,6 +295,16 @@ func TestHoldResume(t *testing.T) {
 	}
 }
 
+// rekeyDue takes a pending RekeyDue signal, if any.
+func rekeyDue(s *Session) bool {
+	select {
+	case <-s.RekeyDue():
+		return true
+	default:
+		return false
+	}
+}
+
 // Rekey at half of a tiny sec.srtp.key.lifetime, with packets flowing
 // between the answer and Accept (the peer already holds the new key, we
 // still send with the old one): no auth failure across the switch, with and
@@ -308,22 +318,16 @@ func TestRekey(t *testing.T) {
 			c.MKI = mki
 			p := newPair(t, c, c)
 			p.call(t, nil)
-			select {
-			case <-p.a.RekeyDue():
+			if rekeyDue(p.a) {
 				t.Fatal("rekey due before any packet")
-			default:
 			}
 			p.flow(t, 511)
-			select {
-			case <-p.a.RekeyDue():
+			if rekeyDue(p.a) {
 				t.Fatal("rekey due before half the lifetime")
-			default:
 			}
 			p.flow(t, 1)
 			for _, s := range []*Session{p.a, p.b} {
-				select {
-				case <-s.RekeyDue():
-				default:
+				if !rekeyDue(s) {
 					t.Fatal("rekey not due at half the lifetime (512 packets)")
 				}
 			}
@@ -349,22 +353,16 @@ func TestRekey(t *testing.T) {
 				}
 			}
 			// Re-armed for the new key: due again after 512 more packets.
-			select {
-			case <-p.a.RekeyDue():
+			if rekeyDue(p.a) {
 				t.Fatal("stale rekey signal")
-			default:
 			}
 			// a has sent 45 packets with its new key.
 			p.flow(t, 512-45-1)
-			select {
-			case <-p.a.RekeyDue():
+			if rekeyDue(p.a) {
 				t.Fatal("rekey due early for the new key")
-			default:
 			}
 			p.flow(t, 1)
-			select {
-			case <-p.a.RekeyDue():
-			default:
+			if !rekeyDue(p.a) {
 				t.Fatal("rekey not re-armed")
 			}
 		})

@@ -1,48 +1,22 @@
 package srtp
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/handset-dev/handset/internal/testutil"
+	libsrtppeer "github.com/handset-dev/handset/internal/peers/libsrtp"
 )
 
-// libsrtp builds the libsrtp2 peer, testdata/libsrtp/harness.c, with gcc
-// and pkg-config libsrtp2 (Debian libsrtp2-dev) into t.TempDir().
+// libsrtp builds the libsrtp2 peer (internal/peers/libsrtp), once per test.
 func libsrtp(t testing.TB) string {
 	t.Helper()
 	if p, ok := harnessCache.Load(t.Name()); ok {
 		return p.(string)
 	}
-	gcc := testutil.RequirePeer(t, "gcc")
-	pc := testutil.RequirePeer(t, "pkg-config")
-	fail := func(err error) {
-		if testutil.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	flags, err := exec.Command(pc, "--cflags", "--libs", "libsrtp2").Output()
-	if err != nil {
-		fail(errors.New("pkg-config libsrtp2 failed (install libsrtp2-dev)"))
-	}
-	out := filepath.Join(t.TempDir(), "harness")
-	src, err := filepath.Abs("testdata/libsrtp/harness.c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"-O2", "-o", out, src}, strings.Fields(string(flags))...)
-	if b, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("gcc harness.c: %v\n%s", err, b)
-	}
+	out := libsrtppeer.Build(t)
 	harnessCache.Store(t.Name(), out)
 	return out
 }
@@ -52,49 +26,18 @@ var harnessCache sync.Map
 
 // keySpec renders keys in the harness's KEYS syntax.
 func keySpec(keys ...Key) string {
-	var parts []string
+	var ks []libsrtppeer.Key
 	for _, k := range keys {
-		s := hex.EncodeToString(k.Master) + hex.EncodeToString(k.Salt)
-		if len(k.MKI) > 0 {
-			s += "/" + hex.EncodeToString(k.MKI)
-		}
-		parts = append(parts, s)
+		ks = append(ks, libsrtppeer.Key{KeySalt: append(slices.Clone(k.Master), k.Salt...), MKI: k.MKI})
 	}
-	return strings.Join(parts, ",")
+	return libsrtppeer.Spec(ks...)
 }
 
 // runHarness feeds packets to the harness and returns one output per packet:
 // the packet, or nil with the "ERR n" text.
 func runHarness(t *testing.T, mode string, keys []Key, pkts [][]byte) (out [][]byte, errs []string) {
 	t.Helper()
-	var in bytes.Buffer
-	for _, p := range pkts {
-		in.WriteString(hex.EncodeToString(p) + "\n")
-	}
-	cmd := exec.Command(libsrtp(t), mode, keySpec(keys...))
-	cmd.Stdin = &in
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("harness %s: %v", mode, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<16), 1<<16)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "ERR") {
-			out, errs = append(out, nil), append(errs, line)
-			continue
-		}
-		p, err := hex.DecodeString(line)
-		if err != nil {
-			t.Fatalf("harness output %q: %v", line, err)
-		}
-		out, errs = append(out, p), append(errs, "")
-	}
-	if len(out) != len(pkts) {
-		t.Fatalf("harness gave %d lines for %d packets", len(out), len(pkts))
-	}
-	return out, errs
+	return libsrtppeer.Run(t, libsrtp(t), mode, keySpec(keys...), pkts)
 }
 
 func rtpBatch(n int, ssrc uint32) [][]byte {

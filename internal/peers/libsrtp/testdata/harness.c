@@ -1,4 +1,4 @@
-/* libsrtp2 peer harness for media/srtp peer tests and the SRTP benchmark.
+/* libsrtp2 peer harness for the SRTP interop tests and benchmark (internal/peers/libsrtp).
  * Written for this project from the libsrtp2 2.5 public API (srtp2/srtp.h).
  * Suite: AES_CM_128_HMAC_SHA1_80 for SRTP and SRTCP (the Lync SDES suite).
  *
