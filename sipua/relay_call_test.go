@@ -29,12 +29,11 @@ type relayLeg struct {
 func relayFromInBand(t *testing.T, ctx context.Context, h *sipua.Handset, network string, seed uint64) *msturn.Client {
 	t.Helper()
 	p := h.InBand().Params
-	port := p["tcpIpApp.ice.turn.udpPort"]
-	if network == "tcp" {
-		port = p["tcpIpApp.ice.turn.tcpPort"]
+	cfg, err := msturn.ConfigFromParams(func(k string) string { return p[k] }, network)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c, err := msturn.New(msturn.Config{Server: net.JoinHostPort(p["tcpIpApp.ice.turn.server"], port), Network: network,
-		Username: p["tcpIpApp.ice.username"], Password: p["tcpIpApp.ice.password"]}, msturn.WithRand(testutil.NewReader(seed)))
+	c, err := msturn.New(cfg, msturn.WithRand(testutil.NewReader(seed)))
 	if err != nil {
 		t.Fatal(err)
 	}
