@@ -5,10 +5,10 @@
 #   B1  SRTP protect/unprotect vs pion/srtp and the RFC 3711 stdlib floor (media/srtp)
 #   B2  NTLM AUTHENTICATE, MS-SIPAE sign/verify vs the stdlib floor (auth/sipae)
 #   B4b sign-in storm vs a bare TLS+NTLM client; B5 held handsets vs bare TLS
-#       connections; B6 sipp's UDP call rate (ours: no call API yet); B7 SRTP
+#       connections; B6 call setups (handset pairs via labfe) vs sipp UDP; B7 SRTP
 #       calls vs the raw-UDP floor (cmd/handset/internal/bench, also `handset bench`)
 # Sizes: COUNT (micro repetitions, default 5), HANDSET_BENCH_LOGONS (500),
-# HANDSET_BENCH_HELD (1000), HANDSET_BENCH_HOLD_S (20), HANDSET_BENCH_CALLS (500),
+# HANDSET_BENCH_HELD (1000), HANDSET_BENCH_CALL_PAIRS (20), HANDSET_BENCH_HOLD_S (20), HANDSET_BENCH_CALLS (500),
 # HANDSET_BENCH_MEDIA_S (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."

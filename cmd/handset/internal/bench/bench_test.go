@@ -68,18 +68,28 @@ func BenchmarkB5(b *testing.B) {
 	}
 }
 
-// BenchmarkB6: call setup rate. Ours needs sipua's call API (not on main
-// yet); the peer's figure is measured so the ratio can be formed later.
+// BenchmarkB6: call setups per second, handset pairs through labfe over
+// TLS with signing (sipua's call API, SDES-SRTP media started and stopped),
+// vs sipp's uac → uas over UDP on the same box.
 func BenchmarkB6(b *testing.B) {
+	pairs := size("HANDSET_BENCH_CALL_PAIRS", 20)
+	window := 5 * time.Second
 	for b.Loop() {
-		rate, err := SippCallRate(b.Context(), 5*time.Second)
+		peer, err := SippCallRate(b.Context(), window)
 		if errors.Is(err, ErrNoPeer) {
 			b.Skip(err)
 		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(rate, "sipp-udp-calls/s")
+		ours, err := CallRate(b.Context(), pairs, window)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(ours.PerSecond(), "calls/s")
+		b.ReportMetric(peer, "sipp-udp-calls/s")
+		b.ReportMetric(ours.PerSecond()/peer, "ours/sipp")
+		b.ReportMetric(float64(ours.Failures), "failed-calls")
 	}
 }
 
@@ -132,5 +142,15 @@ func TestScenariosSmall(t *testing.T) {
 	}
 	if _, err := MediaFloor(ctx, 2, 100*time.Millisecond, 200*time.Millisecond); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCallRateSmall(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := CallRate(ctx, 2, 2*time.Second)
+	if err != nil || r.Calls == 0 || r.Failures != 0 {
+		t.Fatalf("%v %+v", err, r)
 	}
 }

@@ -28,6 +28,7 @@ type benchOptions struct {
 	hold    time.Duration
 	calls   int
 	media   time.Duration
+	pairs   int
 }
 
 var benchNames = []string{"B4b", "B5", "B6", "B7"}
@@ -40,6 +41,7 @@ func runBench(ctx context.Context, env *Env, args []string) int {
 	fs.IntVar(&o.workers, "workers", 8, "B4b/B5: concurrent sign-ins")
 	fs.IntVar(&o.held, "held", 1000, "B5: handsets held")
 	fs.DurationVar(&o.hold, "hold", 20*time.Second, "B5: how long they are held (time-scaled 180x: one re-REGISTER and subscription refresh)")
+	fs.IntVar(&o.pairs, "pairs", 20, "B6: caller/callee handset pairs calling back to back")
 	fs.IntVar(&o.calls, "calls", 500, "B7: concurrent SRTP calls (two streams each)")
 	fs.DurationVar(&o.media, "media", 10*time.Second, "B7: measured window per side (after 2 s warm-up)")
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +58,7 @@ func runBench(ctx context.Context, env *Env, args []string) int {
 		}
 		o.only = append(o.only, benchNames[i])
 	}
-	if o.logons <= 0 || o.held <= 0 || o.calls <= 0 || o.workers <= 0 {
+	if o.logons <= 0 || o.held <= 0 || o.calls <= 0 || o.workers <= 0 || o.pairs <= 0 {
 		return fail(env, &UsageError{errors.New("bench: sizes must be positive")})
 	}
 	quietSipgo()
@@ -120,7 +122,12 @@ func runOneBench(ctx context.Context, name string, o benchOptions, row func(...s
 		if err != nil {
 			return err
 		}
-		row("B6 call setups/s", "not measured: sipua has no call API yet", fmt.Sprintf("%.0f/s sipp UDP", rate), "", "≥ 0.25")
+		ours, err := bench.CallRate(ctx, o.pairs, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		row(fmt.Sprintf("B6 call setups/s (%d pairs, TLS, signed, SRTP, no hold; %d failed)", o.pairs, ours.Failures),
+			fmt.Sprintf("%.0f/s", ours.PerSecond()), fmt.Sprintf("%.0f/s sipp UDP", rate), fmt.Sprintf("%.2f", ours.PerSecond()/rate), "≥ 0.25")
 	case "B7":
 		floor, err := bench.MediaFloor(ctx, o.calls, 2*time.Second, o.media)
 		if err != nil {
