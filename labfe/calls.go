@@ -526,6 +526,27 @@ func (s *Server) inDialog(f *flow, sa *secAssoc, req *sipmsg.Message) (handled, 
 	return true, true
 }
 
+// admitCallee reports whether the flow dst may take one more request (and
+// call): the callee's state is bounded like the caller's, so that many
+// callers cannot grow one handset's dialogs without limit.
+func (s *Server) admitCallee(dst *flow, newCall bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(dst.inTx) >= maxTxPerFlow {
+		return false
+	}
+	if !newCall {
+		return true
+	}
+	ringing := 0
+	for k := range dst.inTx {
+		if tx := s.txs[k]; tx != nil && tx.initial {
+			ringing++
+		}
+	}
+	return len(dst.dialogs)+ringing < maxDialogsPerFlow
+}
+
 func (s *Server) admit(f *flow, newCall bool) bool {
 	now := s.now()
 	s.mu.Lock()

@@ -421,6 +421,15 @@ func TestCallsPerFlowBounded(t *testing.T) {
 	if st := fe.Stats(); st.Pending != limit {
 		t.Errorf("pending %d", st.Pending)
 	}
+	// The callee is bounded too: another caller reaching bob's full flow
+	// gets 486.
+	a2 := dial(t, fe, "alice@contoso.test", "0a0a0a0a0a")
+	a2.mustRegister("alice", pw)
+	inv = request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a2", "<sip:bob@contoso.test>", "busy", 1, "")
+	a2.sign(inv)
+	if r := a2.roundTrip(inv); r.StatusCode != 486 || !strings.HasPrefix(r.Value("ms-diagnostics"), "1028") {
+		t.Fatalf("INVITE to a full callee: %d %q", r.StatusCode, r.Value("ms-diagnostics"))
+	}
 }
 
 // TestCallerVanishes: a caller whose flow closes while its INVITE rings

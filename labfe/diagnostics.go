@@ -45,6 +45,8 @@ const (
 	diagTooManyHops = `1023;reason="Too many hops"`
 	// 503: the flow has too many calls or transactions in progress.
 	diagTooMany = `1024;reason="Too many calls or transactions on this connection"`
+	// 486: the callee's connection already holds the most calls labfe routes.
+	diagCalleeBusy = `1028;reason="Callee has too many calls in progress"`
 	// 480 / 408: the callee's connection closed with the request pending.
 	diagCalleeGone = `1025;reason="Callee connection closed"`
 	// BYE labfe sends when the other side's connection closed mid-call.

@@ -42,6 +42,8 @@ type echoMedia struct {
 	enc       *srtp.Context // the bot's key (from its answer)
 	remote    sdp.Crypto    // accepted offer line
 	local     sdp.Crypto    // the bot's answer line
+	// The keys before those, still held by the contexts after a rekey.
+	prevRemote, prevLocal sdp.Crypto
 }
 
 func newEchoMedia(s *Server, addr string, cnt *echoCounters) (*echoMedia, error) {
@@ -190,6 +192,7 @@ func (m *echoMedia) install(res *sdp.Result) error {
 	if !res.Encrypted {
 		m.encrypted, m.dec, m.enc = false, nil, nil
 		m.remote, m.local = sdp.Crypto{}, sdp.Crypto{}
+		m.prevRemote, m.prevLocal = sdp.Crypto{}, sdp.Crypto{}
 		return nil
 	}
 	dec, err := m.contextFor(m.dec, m.remote, res.Remote, true)
@@ -200,8 +203,32 @@ func (m *echoMedia) install(res *sdp.Result) error {
 	if err != nil {
 		return err
 	}
+	if dec != m.dec {
+		m.prevRemote = sdp.Crypto{}
+	}
+	if enc != m.enc {
+		m.prevLocal = sdp.Crypto{}
+	}
+	// Keep at most the current and the previous key per context: the
+	// previous one still decrypts packets in flight across a rekey.
+	if dec == m.dec && !sameKey(m.remote, res.Remote) {
+		m.dropMKI(dec, m.prevRemote, res.Remote)
+		m.prevRemote = m.remote
+	}
+	if enc == m.enc && !sameKey(m.local, res.Local) {
+		m.dropMKI(enc, m.prevLocal, res.Local)
+		m.prevLocal = m.local
+	}
 	m.encrypted, m.dec, m.enc, m.remote, m.local = true, dec, enc, res.Remote, res.Local
 	return nil
+}
+
+// dropMKI removes the key older than the previous one from ctx, unless
+// it is the one now in use.
+func (m *echoMedia) dropMKI(ctx *srtp.Context, older, now sdp.Crypto) {
+	if older.HasMKI() && older.MKI != now.MKI {
+		_ = ctx.RemoveMKI(older.MKIBytes())
+	}
 }
 
 func (m *echoMedia) contextFor(cur *srtp.Context, old, next sdp.Crypto, receive bool) (*srtp.Context, error) {
@@ -211,10 +238,10 @@ func (m *echoMedia) contextFor(cur *srtp.Context, old, next sdp.Crypto, receive 
 	if cur != nil && m.encrypted && old.HasMKI() && next.HasMKI() && old.MKILen == next.MKILen &&
 		old.Suite == next.Suite && old.MKI != next.MKI {
 		if err := cur.AddCipherForMKI(next.MKIBytes(), next.MasterKey(), next.MasterSalt()); err == nil {
-			if !receive {
-				if err := cur.SetSendMKI(next.MKIBytes()); err != nil {
-					return nil, fmt.Errorf("labfe: echo: srtp send mki: %w", err)
-				}
+			// Also on the receive context: pion/srtp will not remove the
+			// send MKI, and the old key must be removable later.
+			if err := cur.SetSendMKI(next.MKIBytes()); err != nil {
+				return nil, fmt.Errorf("labfe: echo: srtp send mki: %w", err)
 			}
 			return cur, nil
 		}

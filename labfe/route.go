@@ -101,6 +101,9 @@ func (s *Server) route(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	if !s.admit(f, newCall) {
 		return s.reply(f, sa, s.failure(req, 503, "Service Unavailable", diagTooMany))
 	}
+	if !s.admitCallee(dstFlow, newCall) {
+		return s.reply(f, sa, s.failure(req, 486, "Busy Here", diagCalleeBusy))
+	}
 	if newCall {
 		s.trying(f, req)
 	}
