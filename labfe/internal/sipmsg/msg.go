@@ -53,12 +53,26 @@ func canon(name string) string {
 	return n
 }
 
+// is reports whether the header name (any case, compact form or not)
+// names the canonical (lowercase, long) header c, without allocating: the
+// lookups run on every header of every message.
+func is(name, c string) bool {
+	if len(name) == 1 {
+		n := strings.ToLower(name) // one byte: no allocation for ASCII
+		if long, ok := compact[n]; ok {
+			return long == c
+		}
+		return n == c
+	}
+	return strings.EqualFold(name, c)
+}
+
 // Get returns the first value of the header name (case-insensitive,
 // compact forms understood).
 func (m *Message) Get(name string) (string, bool) {
 	c := canon(name)
 	for _, h := range m.Headers {
-		if canon(h.Name) == c {
+		if is(h.Name, c) {
 			return h.Value, true
 		}
 	}
@@ -73,7 +87,7 @@ func (m *Message) All(name string) []string {
 	c := canon(name)
 	var out []string
 	for _, h := range m.Headers {
-		if canon(h.Name) == c {
+		if is(h.Name, c) {
 			out = append(out, h.Value)
 		}
 	}
@@ -90,7 +104,7 @@ func (m *Message) Set(name, value string) {
 	out := m.Headers[:0:0]
 	done := false
 	for _, h := range m.Headers {
-		if canon(h.Name) == c {
+		if is(h.Name, c) {
 			if !done {
 				out = append(out, Header{name, value})
 				done = true
@@ -110,7 +124,7 @@ func (m *Message) Del(name string) {
 	c := canon(name)
 	out := m.Headers[:0:0]
 	for _, h := range m.Headers {
-		if canon(h.Name) != c {
+		if !is(h.Name, c) {
 			out = append(out, h)
 		}
 	}
@@ -126,7 +140,7 @@ func (m *Message) Marshal() []byte {
 		fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", m.StatusCode, m.Reason)
 	}
 	for _, h := range m.Headers {
-		if canon(h.Name) == "content-length" {
+		if is(h.Name, "content-length") {
 			continue
 		}
 		b.WriteString(h.Name)

@@ -95,3 +95,33 @@ func TestReadKeepAliveOnly(t *testing.T) {
 	}
 	_ = pw.Close()
 }
+
+// TestHeaderNames: lookups match any case and the compact forms (RFC 3261
+// §7.3.3), both ways, and a one-letter header that is not a compact form
+// only matches itself.
+func TestHeaderNames(t *testing.T) {
+	m := &Message{Method: "INVITE", RequestURI: "sip:a@b"}
+	m.Add("i", "cid")
+	m.Add("VIA", "v1")
+	m.Add("v", "v2")
+	m.Add("X", "x")
+	m.Add("Content-Length", "99")
+	for name, want := range map[string]string{"Call-ID": "cid", "call-id": "cid", "I": "cid", "x": "x", "X": "x"} {
+		if got := m.Value(name); got != want {
+			t.Errorf("Value(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if got := m.All("Via"); len(got) != 2 || got[0] != "v1" || got[1] != "v2" {
+		t.Errorf("All(Via) = %q", got)
+	}
+	if m.Value("y") != "" || m.Value("f") != "" {
+		t.Error("absent headers found")
+	}
+	m.Del("via")
+	if _, ok := m.Get("v"); ok {
+		t.Error("Del(via) left the compact form")
+	}
+	if strings.Count(string(m.Marshal()), "Content-Length") != 1 {
+		t.Errorf("Marshal: %s", m.Marshal())
+	}
+}
