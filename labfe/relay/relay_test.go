@@ -307,3 +307,38 @@ func TestTryAlternate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRelayRestartUDP: while the relay is down, a packet the client sends
+// comes back as ICMP port unreachable, which a connected UDP socket reports
+// as a read error. The client's reader must survive it: when the relay is
+// back on the same address, the next refresh gets answers (438 for the old
+// relay's nonce, then success on the new relay) instead of timing out.
+func TestRelayRestartUDP(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	store := NewStore(nil)
+	store.Issue("u", "p", time.Hour)
+	s1, err := New(Config{ListenUDP: "127.0.0.1:0"}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done1 := make(chan struct{})
+	go func() { defer close(done1); _ = s1.Serve(context.Background()) }()
+	addr := s1.UDPAddr()
+	c := newClient(t, "udp", addr, "u", "p", 10)
+	if _, err := c.Allocate(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	_ = s1.Close()
+	<-done1
+	// On loopback the ICMP error is queued on the socket during this send.
+	if err := c.Send(netip.MustParseAddrPort("127.0.0.1:9"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startRelay(t, Config{ListenUDP: addr.String()}, store, nil)
+	if _, err := c.Refresh(ctx(t)); err != nil {
+		t.Fatalf("refresh after the relay came back: %v", err)
+	}
+	if st := s2.Stats(); st.Allocations != 1 || st.Challenges != 1 {
+		t.Fatalf("new relay %+v", st)
+	}
+}

@@ -210,6 +210,9 @@ func (ag *Agent) Credentials() (ufrag, pwd string) {
 // and adds the MS-TURN relay as a virtual candidate. It returns the local
 // candidates when gathering is complete or ctx ends.
 func (ag *Agent) Gather(ctx context.Context) ([]pice.Candidate, error) {
+	if ag.stopRelay != nil {
+		return nil, fmt.Errorf("%w: Gather called twice", ErrConfig)
+	}
 	if ag.relay != nil {
 		al := ag.relay.Allocation()
 		rc, err := pice.NewCandidateRelay(&pice.CandidateRelayConfig{

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -515,7 +516,9 @@ func (c *Client) transact(ctx context.Context, req *Message) (*Message, error) {
 		rto = time.Hour // bounded by ctx
 	}
 	for i := 0; i < tries; i++ {
-		if err := c.write(FrameControl, raw); err != nil {
+		// Over UDP a pending ICMP port-unreachable can surface on this
+		// write: that transmission is lost, the next one may get through.
+		if err := c.write(FrameControl, raw); err != nil && (c.cfg.Network == "tcp" || !isRefused(err)) {
 			return nil, err
 		}
 		t := time.NewTimer(rto)
@@ -552,6 +555,13 @@ func (c *Client) readLoop() {
 		} else {
 			n, err := c.conn.Read(buf)
 			if err != nil {
+				// A connected UDP socket reports an ICMP port-unreachable
+				// as a read error; the relay may come back (or the
+				// retransmissions will give up), so only a closed socket
+				// ends the loop.
+				if !errors.Is(err, net.ErrClosed) && !c.isClosed() && isRefused(err) {
+					continue
+				}
 				c.readDone(err)
 				return
 			}
@@ -563,6 +573,10 @@ func (c *Client) readLoop() {
 		}
 		c.handle(ft, b)
 	}
+}
+
+func isRefused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
 func (c *Client) readDone(err error) {
