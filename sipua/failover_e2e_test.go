@@ -370,3 +370,53 @@ func TestLabfeFailoverAndFailBack(t *testing.T) {
 		})
 	}
 }
+
+// ttlDNS is stubDNS that also reports a TTL for its SRV answers.
+type ttlDNS struct {
+	stubDNS
+	ttl time.Duration
+}
+
+func (r ttlDNS) LookupSRVTTL(ctx context.Context, service, proto, name string) ([]*net.SRV, time.Duration, error) {
+	_, recs, err := r.LookupSRV(ctx, service, proto, name)
+	return recs, r.ttl, err
+}
+
+// TestLabfeSRVFailoverDNSTTL (F9, F10): the pools come from DNS SRV
+// (priority 0 primary, 10 backup). The primary is down at start: after
+// three refused attempts the handset registers on the backup; fail-back
+// mode DNSTTL goes back when the SRV answer's TTL (60 s, 60 ms at
+// TimeScale 1000) has run out and the primary answers again.
+func TestLabfeSRVFailoverDNSTTL(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	primary := labfetest.Start(t)
+	backup := startBackup(t)
+	primary.Restart(time.Hour)
+	dns := ttlDNS{ttl: time.Minute, stubDNS: stubDNS{srv: map[string][]*net.SRV{"_sipinternaltls._tcp.contoso.test": {
+		{Target: "backup.contoso.test.", Port: uint16(portOf(t, backup.Addr())), Priority: 10},
+		{Target: "pool.contoso.test.", Port: uint16(portOf(t, primary.Addr())), Priority: 0},
+	}}}}
+	cfg := aliceConfig()
+	cfg.Server = ""
+	cfg.TimeScale = 1000
+	cfg.FailBack = sipua.FailBackDNSTTL
+	ev := newFlowEvents()
+	h := newPoolHandset(t, cfg, trustAll(primary, backup), stubDNS{}, ev,
+		sipua.WithResolver(dns), sipua.WithRecoveryClock(sipua.NewFakeRecoveryClock(t0)))
+	cancel, done := run(h)
+	mv := ev.next(t, done, "failover", kind(sipua.EventServer))
+	if !strings.HasPrefix(mv.Server, "backup.contoso.test") {
+		t.Fatalf("moved to %q (%s)", mv.Server, mv.Reason)
+	}
+	ev.next(t, done, "registered on the backup", kind(sipua.EventRegistered))
+	primary.Resume()
+	fb := ev.next(t, done, "fail-back", kind(sipua.EventServer))
+	if !strings.HasPrefix(fb.Server, "pool.contoso.test") || !strings.Contains(fb.Reason, "fail-back (DNSTTL)") {
+		t.Errorf("fail-back event: %q %q", fb.Server, fb.Reason)
+	}
+	ev.next(t, done, "registered on the primary", kind(sipua.EventRegistered))
+	if primary.Bindings("alice@contoso.test") != 1 || backup.Bindings("alice@contoso.test") != 0 {
+		t.Errorf("bindings primary %d backup %d", primary.Bindings("alice@contoso.test"), backup.Bindings("alice@contoso.test"))
+	}
+	stop(t, h, cancel, done)
+}

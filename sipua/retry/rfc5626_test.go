@@ -88,3 +88,13 @@ func TestBoundsEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstRetryRFC5626Text pins the count's start a second way: RFC 5626
+// §4.5 says that with the default base-time of 30 s "the first retry
+// happens somewhere between 30 and 60 seconds after the failure of the
+// first registration request", i.e. one failure already doubles base-time.
+func TestFirstRetryRFC5626Text(t *testing.T) {
+	if lo, hi := Bounds(30*s, 1800*s, 1); lo != 30*s || hi != 60*s {
+		t.Fatalf("after the first failure: [%v, %v], want [30s, 1m0s]", lo, hi)
+	}
+}
