@@ -7,8 +7,10 @@
 // certificate unless given one, and binds the TLS listener (Addr is known
 // at once); Serve(ctx) accepts flows until ctx ends or Close is called;
 // Close closes every flow and waits for every goroutine. Stats returns
-// per-user counters; SetFault / InjectFault and CloseFlows misbehave on
-// purpose for reliability tests.
+// per-user counters; SetFault / InjectFault, Reject503, BlackHole,
+// CloseFlows / CloseFlowsMode (FIN or RST) and Restart / Resume misbehave
+// on purpose for reliability tests (faults.go); two Servers with different
+// FQDNs act as primary and backup pool.
 //
 // It enforces what a real front end enforces (protocols.md §14):
 //

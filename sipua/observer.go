@@ -3,7 +3,11 @@
 // connectionless NTLM sign-in of MS-SIPAE (three REGISTERs), signing of every
 // later message and verification of the server's, then staying registered
 // (re-REGISTER, CRLF keep-alive, SA refresh, 301, RFC 5626 backoff) until
-// stopped, with typed events for tracing and the load runner.
+// stopped, with typed events for tracing and the load runner. Recovery
+// (failover.go, failback.go, deadflow.go): a failover list from
+// reg.1.server.y or DNS SRV, dead flows noticed at once, retryMaxCount and
+// 503/Retry-After deciding when to move on, failOver.failBack.mode when to
+// go back.
 package sipua
 
 import (
