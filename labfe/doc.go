@@ -22,8 +22,10 @@
 //     accepted; a CHALLENGE is single use and bound to its TLS flow.
 //   - Every client message after the security association (SA) exists is
 //     signed (MS-SIPAE 3.2.5.2 buffer, version 4; NTLM SeqNum 100) and
-//     verified; cnum must strictly increase per SA (replays are refused); an
-//     SA is bound to its flow and forgotten after Config.SALifetime.
+//     verified; each cnum is accepted once per SA, at most 64 behind the
+//     highest seen (requests signed concurrently may arrive out of order;
+//     replays and older numbers are refused); an SA is bound to its flow
+//     and forgotten after Config.SALifetime.
 //   - Everything labfe sends once an SA exists is signed with
 //     Authentication-Info, except what MS-SIPAE lets go unsigned:
 //     provisional 1xx responses and the 401s of the handshake itself.

@@ -158,6 +158,18 @@ func TestReplayedCnumRejected(t *testing.T) {
 	if got := fe.Stats().Users["alice@contoso.test"].Replays; got != 2 {
 		t.Errorf("replays = %d", got)
 	}
+	// Out of order within the window (two requests signed concurrently):
+	// both accepted once; the same number again, or one older than the
+	// window, is a replay.
+	for _, tc := range []struct {
+		cnum, want int
+	}{{12, 200}, {11, 200}, {11, 403}, {12, 403}, {100, 200}, {36, 403}, {37, 200}, {37, 403}} {
+		m = c.newRegister(3600)
+		c.signWith(m, tc.cnum, "")
+		if r := c.roundTrip(m); r.StatusCode != tc.want {
+			t.Errorf("cnum %d: %d, want %d", tc.cnum, r.StatusCode, tc.want)
+		}
+	}
 }
 
 func TestInstanceMustMatchEpid(t *testing.T) {

@@ -85,6 +85,7 @@ type secAssoc struct {
 	flow     *flow
 	created  time.Time
 	lastCnum uint64
+	seen     uint64 // bit i: cnum lastCnum-i was accepted (replay window)
 	snum     uint64
 	dsk      *dskSA // set for a TLS-DSK SA (tlsdsk.go); sess is nil then
 }
@@ -558,11 +559,41 @@ func (s *Server) verify(f *flow, m *sipmsg.Message, a authParams) (*secAssoc, ve
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cnum <= sa.lastCnum {
+	if !sa.fresh(cnum) {
 		return sa, vReplay
 	}
-	sa.lastCnum = cnum
 	return sa, vOK
+}
+
+// cnumWindow is how far behind the highest cnum seen a message may arrive:
+// a client signs requests on several goroutines and may write them out of
+// order (auth/sipae keeps the same window for snum). Each cnum is accepted
+// once; anything older than the window is refused.
+const cnumWindow = 64
+
+// fresh records cnum and reports whether it was never seen before and is
+// within the window (a sliding bitmap, as RFC 3711 §3.3.2 does for SRTP).
+// s.mu must be held.
+func (sa *secAssoc) fresh(cnum uint64) bool {
+	switch {
+	case cnum > sa.lastCnum:
+		if d := cnum - sa.lastCnum; d >= cnumWindow {
+			sa.seen = 0
+		} else {
+			sa.seen <<= d
+		}
+		sa.seen |= 1
+		sa.lastCnum = cnum
+		return true
+	case sa.lastCnum-cnum >= cnumWindow:
+		return false
+	}
+	bit := uint64(1) << (sa.lastCnum - cnum)
+	if sa.seen&bit != 0 {
+		return false
+	}
+	sa.seen |= bit
+	return true
 }
 
 // reject answers a failed verification; it reports whether the flow stays.
