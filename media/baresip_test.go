@@ -45,7 +45,7 @@ func TestAcceptBaresipAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Accept(answer); err != nil {
+	if err = s.Accept(answer); err != nil {
 		t.Fatal(err)
 	}
 	if st := s.Stats(); !st.Encrypted || st.MKI || st.Codec != "PCMU" {
