@@ -37,7 +37,8 @@ type labfeOptions struct {
 	echoAddr              string
 	echoDelay             time.Duration
 	noEcho                bool
-	dsk                   labfeDSKOptions // labfe_tlsdsk.go
+	dsk                   labfeDSKOptions   // labfe_tlsdsk.go
+	relay                 labfeRelayOptions // labfe_relay.go
 
 	// Failover rehearsal (labfe_control.go).
 	backupFQDN, backupListen string
@@ -69,6 +70,7 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
 	addLabfeDSKFlags(fs, &o.dsk)
+	addLabfeRelayFlags(fs, &o.relay)
 	fs.StringVar(&o.backupFQDN, "backup-fqdn", "", "also serve a backup pool with this FQDN (same users, no echo bot), for failover: reg.1.server.2")
 	fs.StringVar(&o.backupListen, "backup-listen", "127.0.0.1:0", "TLS listen address of the backup pool")
 	fs.StringVar(&o.control, "control", "", "read fault commands from this file, one per line (\"-\": standard input): "+controlHelp)
@@ -146,6 +148,11 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 		}
 		cfg.InBand = &d
 	}
+	stopRelay, err := o.relay.start(ctx, env.Log, &cfg)
+	if err != nil {
+		return fail(env, &EnvError{err})
+	}
+	defer stopRelay()
 	srv, err := labfe.New(cfg, labfe.WithLogger(env.Log))
 	if err != nil {
 		if errors.Is(err, labfe.ErrConfig) {
@@ -213,6 +220,7 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 	fmt.Fprintf(env.Stdout, "sign in against it with:\n  handset register --prov %s --mac %s --target %s --ca %s --once\n",
 		o.prov, o.mac, srv.Addr(), caNote)
 	o.dsk.print(env.Stdout, srv, o.prov, o.mac, caNote)
+	o.relay.print(env.Stdout)
 	if backup != nil {
 		fmt.Fprintf(env.Stdout, "labfe: backup pool %s serving %s (its CA is also in %s)\n", o.backupFQDN, backup.Addr(), o.caOut)
 		fmt.Fprintf(env.Stdout, "failover .cfg (both names must resolve to these addresses):\n  reg.1.server.1.address=%q reg.1.server.1.port=%q\n  reg.1.server.2.address=%q reg.1.server.2.port=%q\n",
