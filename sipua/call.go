@@ -406,8 +406,9 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 		call.end(e, e.Why, 0)
 		return nil, e
 	}
-	defer h.endTx(key)
+	defer func() { h.endTx(key) }() // key changes when a challenge is answered
 	call.emit(Event{CallState: CallDialing})
+	challenged := false
 
 	timer := time.NewTimer(h.cfg.TransactionTimeout) // Timer B until the first response
 	defer timer.Stop()
@@ -433,6 +434,12 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 				return call, nil
 			default:
 				h.ackNon2xx(c, sa, req, res)
+				if nreq, nkey, nch, ok := h.retryChallenged(c, sa, call, req, res, &challenged); ok { // standard mode (digest.go)
+					h.endTx(key)
+					req, key, ch = nreq, nkey, nch
+					timer.Reset(h.cfg.TransactionTimeout)
+					continue
+				}
 				e := callStatusError(op, res)
 				call.end(e, e.Why, res.StatusCode)
 				return nil, e

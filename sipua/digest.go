@@ -95,9 +95,10 @@ func pickDigestChallenge(values []string) (*digest.Challenge, []string, error) {
 	return best, schemes, nil
 }
 
-// digestAuth is the client side of digest in standard mode: the challenge
-// last received and its nonce-count. It is shared by every request of the
-// registration (re-REGISTER, un-REGISTER, calls), hence the mutex.
+// digestAuth is the client side of digest in standard mode: the
+// registrar's challenge and its nonce-count, and the proxy challenge a call
+// request last received. It is shared by every request of the registration
+// (re-REGISTER, un-REGISTER, calls), hence the mutex.
 type digestAuth struct {
 	user string
 	pass Password
@@ -107,6 +108,8 @@ type digestAuth struct {
 	chal   *digest.Challenge // nil: the registrar asked for no authentication
 	family sipae.Family
 	nc     int
+	proxy  *digest.Challenge // last 401/407 to a call request, nil before one
+	pnc    int
 }
 
 // setChallenge starts a new nonce.
@@ -116,20 +119,33 @@ func (d *digestAuth) setChallenge(c *digest.Challenge, family sipae.Family) {
 	d.chal, d.family, d.nc = c, family, 0
 }
 
+// setProxyChallenge records the challenge of a call request (RFC 3261
+// §22.3: the proxy's realm may differ from the registrar's).
+func (d *digestAuth) setProxyChallenge(c *digest.Challenge) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.proxy, d.pnc = c, 0
+}
+
 // credentials computes the header value for method and uri with the next
-// nonce-count and a cnonce drawn from d.rand.
+// nonce-count and a cnonce drawn from d.rand: the registrar's challenge for
+// REGISTER; for other requests the proxy's, else the registrar's.
 func (d *digestAuth) credentials(method, uri string) (string, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.chal == nil {
+	chal, nc := d.chal, &d.nc
+	if method != string(sip.REGISTER) && d.proxy != nil {
+		chal, nc = d.proxy, &d.pnc
+	}
+	if chal == nil {
 		return "", false, nil
 	}
-	d.nc++
+	*nc++
 	cn := make([]byte, 8)
 	if _, err := io.ReadFull(d.rand, cn); err != nil {
 		return "", false, fmt.Errorf("sipua: digest cnonce: %w", err)
 	}
-	v, err := digestCredentials(d.chal, method, uri, d.user, d.pass, d.nc, hex.EncodeToString(cn))
+	v, err := digestCredentials(chal, method, uri, d.user, d.pass, *nc, hex.EncodeToString(cn))
 	return v, err == nil, err
 }
 
@@ -308,4 +324,43 @@ func (h *Handset) digestRejected(op string, res *sip.Response) error {
 	e.Why = fmt.Sprintf("%d after digest credentials", res.StatusCode)
 	h.step("server rejected the digest credentials (%d %s); not retrying: repeated attempts lock accounts", res.StatusCode, res.Reason)
 	return e
+}
+
+// retryChallenged answers a 401/407 to our INVITE once, in standard mode
+// (RFC 3261 §22.2, §22.3): the challenge becomes the proxy challenge, and the
+// INVITE goes again with the next CSeq and a new branch; writing it
+// (writeCall → sign) adds the credentials. The caller has ACKed the
+// challenge. It returns the new INVITE and its transaction, or ok=false
+// when this is not standard mode, not a challenge, or already retried (a
+// second challenge is a rejection).
+func (h *Handset) retryChallenged(c *connection, sa *secAssoc, call *Call, inv *sip.Request, res *sip.Response, tried *bool) (*sip.Request, string, <-chan txResult, bool) {
+	family, isChal := sipae.FamilyForStatus(res.StatusCode)
+	if sa == nil || sa.digest == nil || !isChal || *tried {
+		return nil, "", nil, false
+	}
+	*tried = true
+	var vals []string
+	for _, hdr := range res.GetHeaders(family.Challenge()) {
+		vals = append(vals, hdr.Value())
+	}
+	chal, _, err := pickDigestChallenge(vals)
+	if err != nil {
+		return nil, "", nil, false
+	}
+	sa.digest.setProxyChallenge(chal)
+	h.step("the proxy challenged the INVITE (%d, realm %q): sending it again with credentials", res.StatusCode, chal.Realm)
+	req := inv.Clone()
+	seq := inv.CSeq().SeqNo + 1
+	req.RemoveHeader("Via")
+	h.addVia(c, req, h.newBranch())
+	req.RemoveHeader("CSeq")
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: sip.INVITE})
+	call.mu.Lock()
+	call.invite, call.dlg.localSeq = req, seq
+	call.mu.Unlock()
+	key, ch, err := h.startTx(c, sa, req)
+	if err != nil {
+		return nil, "", nil, false
+	}
+	return req, key, ch, true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,16 +54,19 @@ func waitStats(ctx context.Context, c *sipua.Call, ok func(media.Stats) bool) (m
 // baresip decodes our tone.
 func TestKamailioStandardCallsBaresip(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		require  bool   // reg.1.srtp.require: RTP/SAVP instead of RTP/AVP + a=crypto
-		mediaenc string // baresip's
+		name      string
+		require   bool   // reg.1.srtp.require: RTP/SAVP instead of RTP/AVP + a=crypto
+		mediaenc  string // baresip's
+		callRealm string // kamailio's realm for calls when not the registrar's
 	}{
-		{"optional/srtp", false, "srtp"},
-		{"required/srtp-mand", true, "srtp-mand"},
+		{"optional/srtp", false, "srtp", ""},
+		{"required/srtp-mand", true, "srtp-mand", ""},
+		// The preemptive credentials do not match: 407, answered once.
+		{"required/srtp-mand/407", true, "srtp-mand", "calls.contoso.test"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.VerifyNoLeaks(t)
-			k := kamailio.Start(t, kamailio.Options{})
+			k := kamailio.Start(t, kamailio.Options{CallRealm: tc.callRealm})
 			b := baresip.Start(t, baresip.Options{User: "bob", Password: "secret2", Domain: kamailio.Domain, Registrar: k.UDPAddr, MediaEnc: tc.mediaenc})
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -107,6 +111,13 @@ func TestKamailioStandardCallsBaresip(t *testing.T) {
 			}
 			if n := k.AuthFailures("INVITE", "alice"); n != 0 {
 				t.Errorf("kamailio rejected %d INVITE credentials", n)
+			}
+			tr := transcript(ev)
+			if tc.callRealm != "" && (!strings.Contains(tr, "SIP/2.0 407 ") || !strings.Contains(tr, `Proxy-Authorization: Digest username="alice", realm="`+tc.callRealm+`"`)) {
+				t.Errorf("no 407 answered with realm %s:\n%s", tc.callRealm, tr)
+			}
+			if tc.callRealm == "" && strings.Contains(tr, "SIP/2.0 407 ") {
+				t.Errorf("preemptive credentials were challenged:\n%s", tr)
 			}
 			t.Logf("sent %d, received %d, lost %d, jitter %v; baresip decoded %d samples (RMS %.0f)",
 				st.PacketsSent, st.PacketsReceived, st.Lost, st.Jitter, samples, rms)

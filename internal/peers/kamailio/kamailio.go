@@ -45,6 +45,10 @@ type Options struct {
 	// NoCallAuth lets INVITE and other out-of-dialog requests through
 	// without a 407 challenge.
 	NoCallAuth bool
+	// CallRealm is the realm of the 407 challenges to calls; "" means
+	// Domain, the registrar's realm (so that credentials a UA sends
+	// preemptively with the registration's nonce pass).
+	CallRealm string
 	// ForbiddenOnBadPassword answers a wrong password with 403 instead of a
 	// new 401 challenge.
 	ForbiddenOnBadPassword bool
@@ -152,11 +156,11 @@ request_route {
     }
     if (is_method("INVITE|MESSAGE|SUBSCRIBE|INFO|NOTIFY|BYE")) {
 {{- if not .NoCallAuth}}
-        $var(rc) = pv_auth_check("{{.Domain}}", "$var(pw)", "0", "0");
+        $var(rc) = pv_auth_check("{{.CallRealm}}", "$var(pw)", "0", "0");
         if ($var(rc) < 0) {
             xlog("L_INFO", "AUTHFAIL $rm $fU rc=$var(rc)\n");
-            if ($var(rc) == -4) { auth_challenge("{{.Domain}}", "17"); exit; }
-            auth_challenge("{{.Domain}}", "1");
+            if ($var(rc) == -4) { auth_challenge("{{.CallRealm}}", "17"); exit; }
+            auth_challenge("{{.CallRealm}}", "1");
             exit;
         }
         consume_credentials();
@@ -227,6 +231,13 @@ func Start(t testing.TB, o Options) *Server {
 	if minExp == 0 {
 		minExp = 1
 	}
+	callRealm := o.CallRealm
+	if callRealm == "" {
+		callRealm = Domain
+	}
+	if strings.ContainsAny(callRealm, "\"\\$\n") {
+		t.Fatalf("kamailio: CallRealm %q", callRealm)
+	}
 	tlsPath := filepath.Join(dir, "tls.cfg")
 	peers.WriteFile(t, tlsPath, fmt.Appendf(nil, tlsCfg, s.PKI.KeyFile, s.PKI.CertFile, s.PKI.CAFile))
 	var b strings.Builder
@@ -234,7 +245,7 @@ func Start(t testing.TB, o Options) *Server {
 		"UDPPort": udp, "TLSPort": tlsPort, "Domain": Domain, "Host": Host, "ModPath": modPath, "TLSCfg": tlsPath,
 		"MinExpires": minExp, "Algorithm": o.Algorithm, "NonceCount": o.NonceCount,
 		"NonceExpire": int(o.NonceExpire / time.Second), "NoCallAuth": o.NoCallAuth,
-		"ForbiddenOnBadPassword": o.ForbiddenOnBadPassword, "Users": us,
+		"ForbiddenOnBadPassword": o.ForbiddenOnBadPassword, "Users": us, "CallRealm": callRealm,
 	})
 	if err != nil {
 		t.Fatal(err)
