@@ -447,8 +447,7 @@ func (c *Client) Send(peer netip.AddrPort, data []byte) error {
 	req.AddAddress(AttrDestinationAddress, peer)
 	req.Add(AttrData, data)
 	req.AddSequenceNumber(seq)
-	req.AddIntegrity(key)
-	return c.write(FrameControl, req.Marshal())
+	return c.write(FrameControl, req.MarshalIntegrity(key))
 }
 
 // Recv returns the next payload received through the relay.

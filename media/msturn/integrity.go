@@ -25,23 +25,37 @@ func (Key) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 
 // AddIntegrity appends MESSAGE-INTEGRITY computed with key. It must be the
 // last attribute added.
-func (m *Message) AddIntegrity(key Key) {
-	m.ensureCookie()
-	pre := m.Marshal()
-	m.Add(AttrMessageIntegrity, integrity(pre, key))
+func (m *Message) AddIntegrity(key Key) { _ = m.MarshalIntegrity(key) }
+
+// MarshalIntegrity appends MESSAGE-INTEGRITY computed with key and returns
+// the encoded message, encoding it once (the per-packet path of Send).
+func (m *Message) MarshalIntegrity(key Key) []byte {
+	b := m.marshal(attrHdr + miLen)
+	mac := integrity(b, key)
+	m.Add(AttrMessageIntegrity, mac)
+	b = append(b, 0, byte(AttrMessageIntegrity), 0, miLen)
+	b = append(b, mac...)
+	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)-HeaderLen))
+	return b
 }
+
+var zeros [64]byte
 
 // integrity computes HMAC-SHA1 over pre (the encoded message without
 // MESSAGE-INTEGRITY) with the header length set to end after the
 // MESSAGE-INTEGRITY attribute, zero-padded to a multiple of 64 bytes: the
 // RFC 3489 form MS-TURN keeps (protocols.md §9, libnice's OC2007 "padding").
 func integrity(pre []byte, key Key) []byte {
-	buf := make([]byte, (len(pre)+63)&^63)
-	copy(buf, pre)
-	binary.BigEndian.PutUint16(buf[2:4], uint16(len(pre)-HeaderLen+attrHdr+miLen))
+	var hdr [4]byte
+	copy(hdr[:2], pre[:2])
+	binary.BigEndian.PutUint16(hdr[2:4], uint16(len(pre)-HeaderLen+attrHdr+miLen))
 	h := hmac.New(sha1.New, key[:])
-	h.Write(buf)
-	return h.Sum(nil)
+	h.Write(hdr[:])
+	h.Write(pre[4:])
+	if r := len(pre) % 64; r != 0 {
+		h.Write(zeros[:64-r])
+	}
+	return h.Sum(make([]byte, 0, miLen))
 }
 
 // CheckIntegrity verifies MESSAGE-INTEGRITY of the encoded message raw (as

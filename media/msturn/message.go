@@ -160,13 +160,16 @@ func IsMessage(b []byte) bool {
 // Marshal encodes the message. MAGIC-COOKIE is put first if the attribute
 // list does not start with it. MESSAGE-INTEGRITY values are written as given;
 // use [Message.AddIntegrity] to compute one.
-func (m *Message) Marshal() []byte {
+func (m *Message) Marshal() []byte { return m.marshal(0) }
+
+// marshal encodes with extra spare capacity (for MESSAGE-INTEGRITY).
+func (m *Message) marshal(extra int) []byte {
 	m.ensureCookie()
 	size := HeaderLen
 	for _, a := range m.Attributes {
 		size += attrHdr + len(a.Value)
 	}
-	b := make([]byte, HeaderLen, size)
+	b := make([]byte, HeaderLen, size+extra)
 	binary.BigEndian.PutUint16(b[0:2], uint16(m.Type))
 	binary.BigEndian.PutUint16(b[2:4], uint16(size-HeaderLen))
 	copy(b[4:20], m.TransactionID[:])
