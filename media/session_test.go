@@ -295,6 +295,14 @@ func TestHoldResume(t *testing.T) {
 	}
 }
 
+// wantDirection is the direction of our last accepted offer (what a
+// rekey re-offer repeats).
+func (s *Session) wantDirection() sdp.Direction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wantDir
+}
+
 // rekeyDue takes a pending RekeyDue signal, if any.
 func rekeyDue(s *Session) bool {
 	select {
@@ -858,4 +866,47 @@ func TestJunkPackets(t *testing.T) {
 	if st := p.a.Stats(); st.PacketsReceived != 10 || st.Lost != 0 {
 		t.Errorf("after junk: %+v", st)
 	}
+}
+
+// A 30 s call the way the call layer drives it (issue #4: hold, resume and
+// rekey with a small sec.srtp.key.lifetime, zero auth failures, packets
+// sent = received): 1,500 ticks, each side re-keying whenever RekeyDue
+// fires, a holds (sendonly) and resumes, b holds (inactive) and resumes,
+// with new keys on hold and resume.
+func TestLongCallScenario(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	c := testConfig()
+	c.KeyLifetime = 1024
+	c.HoldWithNewKey, c.ResumeWithNewKey = true, true
+	p := newPair(t, c, c)
+	p.call(t, nil)
+	events := map[int]func(){
+		300:  func() { p.reoffer(t, p.a, p.b, sdp.SendOnly, false, func() { p.flow(t, 2) }) },
+		600:  func() { p.reoffer(t, p.a, p.b, sdp.SendRecv, false, func() { p.flow(t, 2) }) },
+		900:  func() { p.reoffer(t, p.b, p.a, sdp.Inactive, false, func() { p.flow(t, 2) }) },
+		1000: func() { p.reoffer(t, p.b, p.a, sdp.SendRecv, false, func() { p.flow(t, 2) }) },
+	}
+	for tick := 0; tick < 1500; tick += 10 {
+		if ev := events[tick]; ev != nil {
+			ev()
+		}
+		p.flow(t, 10)
+		for _, x := range [][2]*Session{{p.a, p.b}, {p.b, p.a}} {
+			if rekeyDue(x[0]) {
+				p.reoffer(t, x[0], x[1], x[0].wantDirection(), true, func() { p.flow(t, 3) })
+			}
+		}
+	}
+	sa, sb := p.a.Stats(), p.b.Stats()
+	noSRTPErrors(t, "a", sa)
+	noSRTPErrors(t, "b", sb)
+	if sa.PacketsSent != sb.PacketsReceived || sb.PacketsSent != sa.PacketsReceived || sa.Lost+sb.Lost != 0 {
+		t.Errorf("sent/received: a %+v\nb %+v", sa, sb)
+	}
+	// a: hold + resume + ≥1 lifetime rekey; b likewise.
+	if sa.Rekeys < 3 || sb.Rekeys < 3 || !sa.Sending || !sb.Sending {
+		t.Errorf("rekeys a %d b %d, sending %v %v", sa.Rekeys, sb.Rekeys, sa.Sending, sb.Sending)
+	}
+	t.Logf("a: sent %d received %d rekeys %d; b: sent %d received %d rekeys %d",
+		sa.PacketsSent, sa.PacketsReceived, sa.Rekeys, sb.PacketsSent, sb.PacketsReceived, sb.Rekeys)
 }
