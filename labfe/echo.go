@@ -102,8 +102,9 @@ func echoTransition(st echoState, ev echoEvent) (echoState, error) {
 	return st, fmt.Errorf("%w: %s on %s", errEchoTransition, ev, st)
 }
 
-// ackTimeout is 64*T1 (RFC 3261 §13.3.1.4): a 2xx never ACKed ends the call.
-const ackTimeout = 32 * time.Second
+// ackTimeout is 64*T1 (RFC 3261 §13.3.1.4): a 2xx never ACKed ends the
+// call. A variable so that a test can shorten it (export_test.go).
+var ackTimeout = 32 * time.Second
 
 // maxEchoCalls bounds the bot across all callers.
 const maxEchoCalls = 256
@@ -126,12 +127,13 @@ type echoCounters struct {
 
 // echoCall is one call of the echo bot.
 type echoCall struct {
-	s      *Server
-	caller *flow
-	invite *sipmsg.Message // the initial INVITE
-	tag    string          // the bot's To tag
-	key    dialogKey
-	delay  time.Duration
+	s       *Server
+	caller  *flow
+	invite  *sipmsg.Message // the initial INVITE
+	tag     string          // the bot's To tag
+	key     dialogKey
+	delay   time.Duration
+	ackWait time.Duration
 
 	mu      sync.Mutex
 	state   echoState
@@ -238,7 +240,7 @@ func (s *Server) echoInvite(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 		return keep
 	}
 	c := &echoCall{s: s, caller: f, invite: req, tag: strings.ToLower(s.randHex(8)), delay: s.cfg.EchoAnswerDelay,
-		done: make(chan struct{}), acked: make(chan struct{})}
+		ackWait: ackTimeout, done: make(chan struct{}), acked: make(chan struct{})}
 	c.key = dialogKey{req.Value("Call-ID"), fromTag(req), c.tag}
 	m, err := newEchoMedia(s, s.cfg.EchoMediaAddr, &s.echoCount)
 	if err != nil {
@@ -300,7 +302,7 @@ func (c *echoCall) run(tx *proxyTx) {
 	if !c.answerInvite(tx) {
 		return
 	}
-	t := time.NewTimer(ackTimeout)
+	t := time.NewTimer(c.ackWait)
 	defer t.Stop()
 	select {
 	case <-c.acked:

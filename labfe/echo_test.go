@@ -532,3 +532,17 @@ func TestEchoConfig(t *testing.T) {
 		t.Errorf("defaults %q %q %q", c.EchoURI, c.EchoEncryption, c.EchoMediaAddr)
 	}
 }
+
+// TestEchoNoAck: a 2xx never ACKed ends the bot's call after 64*T1 (here
+// shortened): its state, sockets and goroutines go.
+func TestEchoNoAck(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	t.Cleanup(labfe.SetEchoAckTimeout(50 * time.Millisecond))
+	fe := startEcho(t, nil)
+	c := newCaller(t, fe, "noack")
+	c.invite(c.makeOffer(sdp.Policy{Enable: true, Offer: true, Require: true}, sdp.SRTPConfig{}, "", 1).Marshal(), "application/sdp")
+	if r := c.final(); r.StatusCode != 200 {
+		t.Fatalf("INVITE: %d", r.StatusCode)
+	}
+	poll(t, func() bool { st := fe.Stats(); return st.Echo.Active == 0 && st.Dialogs == 0 })
+}
