@@ -147,6 +147,7 @@ func (s *Server) setupDSK(pki *testPKI, certPEM, keyPEM []byte) error {
 	tc := s.tlsConf.Clone()
 	// A handset renewing with its current certificate may present it.
 	tc.ClientAuth, tc.ClientCAs = tls.VerifyClientCertIfGiven, d.users
+	tc.Time = s.now // user certificates were issued on labfe's clock
 	d.web = &http.Server{
 		Handler:           svc,
 		TLSConfig:         tc,

@@ -64,13 +64,13 @@ type certState struct {
 	tamper func(out bool, round int, flight []byte) []byte // test seam: TLS-DSK flights
 	clock  certrenew.Clock                                 // renewal clock; nil: handsetClock
 
-	mu     sync.Mutex
-	sts    string   // last TLS-DSK sts-uri seen
-	ext    string   // extension typed by the user
-	pin    Password // held only until a certificate is obtained or refused
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the renewer goroutine ends
-	issuer *certprov.Client
+	mu        sync.Mutex
+	sts       string   // last TLS-DSK sts-uri seen
+	ext       string   // extension typed by the user
+	pin       Password // held only until a certificate is obtained or refused
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the renewer goroutine ends
+	closeIdle func()        // the renewal HTTPS client's
 }
 
 func (s *certState) init(cfg Config) {
@@ -121,11 +121,14 @@ func (s *certState) valid(now time.Time, minLeft time.Duration) *x509.Certificat
 // stop ends the renewer and waits for its goroutine.
 func (s *certState) stop() {
 	s.mu.Lock()
-	cancel, done := s.cancel, s.done
+	cancel, done, closeIdle := s.cancel, s.done, s.closeIdle
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if closeIdle != nil {
+		closeIdle()
 	}
 }
 
@@ -162,9 +165,20 @@ func (h *Handset) webClient() (*http.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	store := h.certs.store
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12,
-			InsecureSkipVerify: h.cfg.Insecure}, //nolint:gosec // only with --insecure, logged loudly in New
+			InsecureSkipVerify: h.cfg.Insecure, //nolint:gosec // only with --insecure, logged loudly in New
+			// The user certificate, when one is held, authenticates the
+			// renewal of a handset without a PIN (webticket.Cert).
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				// Only a valid one: the service refuses the connection of
+				// an expired certificate, even for NTLM.
+				if c := store.Current(); c != nil && h.certs.valid(h.now(), 0) != nil {
+					return c, nil
+				}
+				return &tls.Certificate{}, nil
+			}},
 		ForceAttemptHTTP2:   false, // NTLM over HTTP is connection-oriented: one HTTP/1.1 connection
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     30 * time.Second,
@@ -244,11 +258,6 @@ func (h *Handset) provision(ctx context.Context, sts string, kind credentialKind
 		h.certs.dropPIN()
 	}
 	h.step("user certificate issued, valid until %s (serial %s)", cert.Leaf.NotAfter.UTC().Format(time.RFC3339), cert.Leaf.SerialNumber.Text(16))
-	if kind == credNTLM {
-		h.certs.mu.Lock()
-		h.certs.issuer = cp
-		h.certs.mu.Unlock()
-	}
 	return cert, nil
 }
 
@@ -331,23 +340,29 @@ func (h *Handset) afterNTLM(ctx context.Context) {
 	h.startRenewer()
 }
 
-// startRenewer starts the certrenew.Renewer once per Handset, when the
-// certificate can be renewed (a credential handset with a provisioning
-// client). It runs until Close, or until the certificate expires.
+// startRenewer starts the certrenew.Renewer once per Handset, once a
+// certificate is held and the web services are known. It runs until Close,
+// or until the certificate expires. Each renewal gets a fresh web ticket:
+// with NTLM for a credential handset, with the current certificate
+// (webticket.Cert) for a PIN handset, which has no PIN any more.
 func (h *Handset) startRenewer() {
 	h.certs.mu.Lock()
 	defer h.certs.mu.Unlock()
-	if h.certs.cancel != nil || h.certs.issuer == nil || h.certs.store.Current() == nil || h.isClosed() {
+	sts := h.certs.sts
+	if h.certs.cancel != nil || sts == "" || h.certs.store.Current() == nil || h.isClosed() {
 		return
 	}
-	// The schedule runs on the handset's clock in its own units (the
-	// certificate lifetimes are what they are); only the minimum validity
-	// follows TimeScale, like the certificate check at sign-in.
+	hc, closeIdle, err := h.webClient()
+	if err != nil {
+		h.log.Warn("certificate renewal not started", "err", err)
+		return
+	}
+	iss := &renewalIssuer{h: h, sts: sts, hc: hc}
 	var clk certrenew.Clock = handsetClock{h.now}
 	if h.certs.clock != nil {
 		clk = h.certs.clock
 	}
-	r, err := certrenew.New(certrenew.Config{MinValidity: h.certMinValidity()}, h.certs.store, h.certs.issuer,
+	r, err := certrenew.New(certrenew.Config{MinValidity: h.certMinValidity()}, h.certs.store, iss,
 		certrenew.WithClock(clk), certrenew.WithLogger(h.log),
 		certrenew.WithObserver(func(ev certrenew.Event) {
 			switch ev.Kind {
@@ -358,18 +373,60 @@ func (h *Handset) startRenewer() {
 			}
 		}))
 	if err != nil {
+		closeIdle()
 		h.log.Warn("certificate renewal not started", "err", err)
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	h.certs.cancel, h.certs.done = cancel, done
+	h.certs.cancel, h.certs.done, h.certs.closeIdle = cancel, done, closeIdle
 	go func() {
 		defer close(done)
 		if err := r.Run(ctx); err != nil && ctx.Err() == nil {
 			h.log.Warn("certificate renewal ended", "err", err)
 		}
 	}()
+}
+
+// renewalIssuer is the Renewer's certrenew.Issuer: it discovers the
+// provisioning URL on first use (no network at sign-in) and then reuses
+// its web ticket and provisioning clients.
+type renewalIssuer struct {
+	h   *Handset
+	sts string
+	hc  *http.Client
+
+	mu sync.Mutex
+	cp *certprov.Client
+}
+
+func (r *renewalIssuer) Issue(ctx context.Context) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cp == nil {
+		h := r.h
+		var cred webticket.Credential = &webticket.Cert{SIPURI: "sip:" + h.cfg.AOR, Client: r.hc}
+		if !h.cfg.pinSignIn() {
+			cred = &webticket.NTLM{SIPURI: "sip:" + h.cfg.AOR, Config: ntlm.ClientConfig{Credentials: h.ntlmCredentials(), Rand: h.rand, Now: h.now}}
+		}
+		wt, err := webticket.New(webticket.Config{CertProvURL: r.sts}, cred, webticket.WithHTTPClient(r.hc),
+			webticket.WithRand(h.rand), webticket.WithClock(h.now), webticket.WithLogger(h.log))
+		if err != nil {
+			return nil, fmt.Errorf("sipua: renewal: %w", err)
+		}
+		md, err := wt.Metadata(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sipua: renewal: %w", err)
+		}
+		if r.cp, err = h.certClient(md.AuthURL, wt, r.hc); err != nil {
+			return nil, fmt.Errorf("sipua: renewal: %w", err)
+		}
+	}
+	c, err := r.cp.Issue(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sipua: renewal: %w", err)
+	}
+	return c, nil
 }
 
 // handsetClock is the Renewer's clock: the handset's time source, real

@@ -60,7 +60,11 @@ func (h *Handset) authenticateDSK(ctx context.Context, c *connection, res *sip.R
 	h.step("server offers TLS-DSK (targetname %q, sts-uri %q)", dsk.TargetName, dsk.StsURI)
 	if leaf := h.certs.valid(h.now(), h.certMinValidity()); leaf != nil {
 		h.step("holding a user certificate valid until %s: signing in with TLS-DSK", leaf.NotAfter.UTC().Format(time.RFC3339))
-		return true, h.signInDSK(ctx, c, dsk, family, start)
+		if err := h.signInDSK(ctx, c, dsk, family, start); err != nil {
+			return true, err
+		}
+		h.startRenewer()
+		return true, nil
 	}
 	if leaf := h.certs.store.Leaf(); leaf != nil {
 		h.step("the user certificate held expired or expires too soon (not after %s)", leaf.NotAfter.UTC().Format(time.RFC3339))

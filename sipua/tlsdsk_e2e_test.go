@@ -387,43 +387,55 @@ func selfSigned(t *testing.T, cn string, now time.Time) *tls.Certificate {
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// TestLabfeCertificateRenewalOwnedByHandset: a credential handset's
-// certificate (8 h) is renewed by the Renewer the Handset owns, 2 hours
-// before expiry (seed schedule), through labfe's web services with a fresh
-// NTLM web ticket; Close stops the Renewer (leak check). Handset, renewer
-// and labfe share a clock running 20000× real time.
+// TestLabfeCertificateRenewalOwnedByHandset: the certificate (8 h) is
+// renewed by the Renewer the Handset owns, 2 hours before expiry (seed
+// schedule), through labfe's web services: a credential handset gets its
+// web ticket with NTLM, a PIN handset (no PIN any more) with its current
+// certificate (webticket.Cert). Close stops the Renewer (leak check). Handset, renewer and labfe
+// share a clock running 20000× real time.
 func TestLabfeCertificateRenewalOwnedByHandset(t *testing.T) {
-	testutil.VerifyNoLeaks(t)
-	clk := certrenew.NewScaledClock(time.Now(), 20000)
-	fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.TLSDSK, c.CertLifetime = true, 8*time.Hour }),
-		labfetest.WithServerOptions(labfe.WithClock(clk.Now)))
-	var store certrenew.Store
-	ev := newEvents()
-	h := newHandset(t, fe, aliceConfig(), ev, sipua.WithClock(clk.Now), sipua.WithRenewalClock(clk),
-		sipua.WithCertStore(&store), sipua.WithCertKeyForTest(certKey(t)))
-	if err := h.Register(context.Background()); err != nil {
-		t.Fatalf("%v\n%s", err, steps(ev))
-	}
-	first := store.Leaf()
-	if first == nil {
-		t.Fatalf("no certificate after sign-in:\n%s", steps(ev))
-	}
-	deadline := time.After(30 * time.Second)
-	for renewed := false; !renewed; {
-		select {
-		case e := <-ev.ch:
-			renewed = e.Kind == sipua.EventAuthStep && strings.HasPrefix(e.Step, "user certificate renewed")
-		case <-deadline:
-			t.Fatalf("no renewal:\n%s", steps(ev))
-		}
-	}
-	if cur := store.Leaf(); cur == nil || cur.SerialNumber.Cmp(first.SerialNumber) == 0 || !cur.NotAfter.After(first.NotAfter) {
-		t.Errorf("store still holds the first certificate")
-	}
-	if n := fe.WebServices().Issued(); n != 2 {
-		t.Errorf("issued %d certificates, want 2", n)
-	}
-	if err := h.Close(); err != nil {
-		t.Fatal(err)
+	for name, cfg := range map[string]sipua.Config{"credentials": aliceConfig(), "PIN": pinConfig("4001", "123456")} {
+		t.Run(name, func(t *testing.T) {
+			testutil.VerifyNoLeaks(t)
+			clk := certrenew.NewScaledClock(time.Now(), 20000)
+			fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.TLSDSK, c.CertLifetime = true, 8*time.Hour }),
+				labfetest.WithServerOptions(labfe.WithClock(clk.Now)))
+			var store certrenew.Store
+			ev := newEvents()
+			opts := []sipua.Option{sipua.WithClock(clk.Now), sipua.WithRenewalClock(clk),
+				sipua.WithCertStore(&store), sipua.WithCertKeyForTest(certKey(t))}
+			h := newHandset(t, fe, cfg, ev, opts...)
+			if err := h.Register(context.Background()); err != nil {
+				t.Fatalf("%v\n%s", err, steps(ev))
+			}
+			first := store.Leaf()
+			if first == nil {
+				t.Fatalf("no certificate after sign-in:\n%s", steps(ev))
+			}
+			deadline := time.After(30 * time.Second)
+			for renewed := false; !renewed; {
+				select {
+				case e := <-ev.ch:
+					renewed = e.Kind == sipua.EventAuthStep && strings.HasPrefix(e.Step, "user certificate renewed")
+				case <-deadline:
+					t.Fatalf("no renewal:\n%s", steps(ev))
+				}
+			}
+			if cur := store.Leaf(); cur == nil || cur.SerialNumber.Cmp(first.SerialNumber) == 0 || !cur.NotAfter.After(first.NotAfter) {
+				t.Errorf("store still holds the first certificate")
+			}
+			if n := fe.WebServices().Issued(); n != 2 {
+				t.Errorf("issued %d certificates, want 2", n)
+			}
+			if err := h.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// The renewed certificate is one the front end's TLS-DSK accepts
+			// (signing in with a held certificate is tested above).
+			if _, err := store.Leaf().Verify(x509.VerifyOptions{Roots: fe.UserCAPool(), CurrentTime: clk.Now(),
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+				t.Errorf("renewed certificate: %v", err)
+			}
+		})
 	}
 }

@@ -46,6 +46,13 @@
 //     the configured number of wrong PINs the extension is locked (HTTP 403)
 //     until an administrator resets it, as Lync's PIN policy does.
 //
+// [Cert] (renewal by a handset that holds a certificate but no PIN, also
+// this project's shape): port WebTicketServiceCert (labfe:
+// <webticket>/WebTicketService.svc/Cert), the usual RST with the SIP URI
+// claim and no HTTP authentication; the user certificate is the TLS client
+// certificate of the connection, and the service issues the ticket to the
+// user it names.
+//
 // Tickets are cached until RenewBefore (5 minutes) before they expire;
 // [Client.Invalidate] drops one the service refused. Tickets, PINs and proof
 // keys print redacted. Responses are capped at [MaxResponse].

@@ -7,8 +7,8 @@ import (
 )
 
 // Names in the services' WS-MetadataExchange documents (protocols.md §6.2
-// steps 2-3). PortPIN is this project's own (§6.4 is not public; see the
-// package comment).
+// steps 2-3). PortPIN and PortCert (cert.go) are this project's own (§6.4
+// is not public; see the package comment).
 const (
 	PolicyCertProvProof = "CertProvisioningServiceWebTicketProof_SHA1_policy"
 	PortCertProvProof   = "CertProvisioningServiceWebTicketProof_SHA1"

@@ -18,6 +18,11 @@
 //     the PIN as PasswordText). A wrong PIN is 401; after MaxPINFailures
 //     wrong PINs the extension is locked (403, even with the right PIN)
 //     until [Service.UnlockPIN].
+//   - Certificate (renewal without a PIN, auth/webticket's Cert): port
+//     WebTicketServiceCert at <webticket>/WebTicketService.svc/Cert takes
+//     the user from the verified TLS client certificate (the listener's
+//     ClientCAs must hold the issuing CA; labfe sets it); no certificate,
+//     an unverified or expired one is 401.
 //   - NTLM: the AUTHENTICATE must follow the CHALLENGE on the same
 //     connection; a wrong password or unknown user is 401; a claimed SIP URI
 //     that is not the authenticated user's is 403.

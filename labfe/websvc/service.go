@@ -28,6 +28,7 @@ const (
 	PathWebTicketMex  = PathWebTicket + "/mex"
 	PathWebTicketAuth = PathWebTicket + "/Auth"
 	PathWebTicketPIN  = PathWebTicket + "/Pin"
+	PathWebTicketCert = PathWebTicket + "/Cert"
 )
 
 // MaxRequest caps a request body: a GetAndPublishCert with a ticket and a
@@ -181,6 +182,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveNTLMTicket(w, r)
 	case r.URL.Path == PathWebTicketPIN && r.Method == http.MethodPost:
 		s.servePINTicket(w, r)
+	case r.URL.Path == PathWebTicketCert && r.Method == http.MethodPost:
+		s.serveCertTicket(w, r)
 	case r.URL.Path == PathCertProvProof && r.Method == http.MethodPost:
 		s.serveGetAndPublishCert(w, r)
 	default:

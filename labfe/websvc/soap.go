@@ -51,8 +51,9 @@ func webTicketMex(base string) []byte {
 		`<wsdl:service name="WebTicketService">`+
 		`<wsdl:port name="WebTicketServiceWinNegotiate" binding="tns:WebTicketServiceWinNegotiate"><soap:address location="%s"/></wsdl:port>`+
 		`<wsdl:port name="WebTicketServicePin" binding="tns:WebTicketServicePin"><soap:address location="%s"/></wsdl:port>`+
+		`<wsdl:port name="WebTicketServiceCert" binding="tns:WebTicketServiceCert"><soap:address location="%s"/></wsdl:port>`+
 		`</wsdl:service></wsdl:definitions>`,
-		base+PathWebTicketAuth, base+PathWebTicketPIN)
+		base+PathWebTicketAuth, base+PathWebTicketPIN, base+PathWebTicketCert)
 }
 
 // rstRequest is what the web ticket service reads from an RST.
