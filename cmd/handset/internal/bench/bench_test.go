@@ -62,6 +62,9 @@ func BenchmarkB5(b *testing.B) {
 		b.ReportMetric(ours.BytesPerConn()/floor.BytesPerConn(), "ours/floor-mem")
 		b.ReportMetric(ours.GoroutinesPerConn(), "goroutines/handset")
 		b.ReportMetric(ours.IdleCPUFraction()*100, "idle-cpu-%")
+		if ours.Dropped > 0 {
+			b.Logf("first drop while held: %s", ours.FirstDrop)
+		}
 		b.ReportMetric(float64(ours.Dropped), "dropped")
 		b.ReportMetric(float64(ours.Registrations), "re-registers")
 		b.ReportMetric(float64(ours.Subscriptions), "sub-refreshes")

@@ -59,6 +59,9 @@ type loadOptions struct {
 	stopTimeout  time.Duration
 	seed         uint64
 
+	// selfSubscribe: the self-SUBSCRIBEs after sign-in (sipua/subscribe.go).
+	selfSubscribe bool
+
 	// onEmbedded (tests) receives the embedded labfe once it serves, e.g.
 	// to inject faults midway.
 	onEmbedded func(*labfe.Server)
@@ -79,6 +82,7 @@ func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "divide expiry, SA refresh, credential and retry timers by K (the report prints real equivalents)")
 	fs.StringVar(&o.target, "target", "", "host:port of a real or lab pool (default: an embedded labfe on loopback)")
 	fs.StringVar(&o.serverName, "server-name", "", "registrar host name for TLS (SNI and verification) when --users has no reg.1.server.1.address")
+	fs.BoolVar(&o.selfSubscribe, "self-subscribe", false, "after sign-in each handset also subscribes to its in-band provisioning, contacts and self, as the phone does (off by default: with --time-scale the refreshes multiply the load)")
 	fs.StringVar(&o.caFile, "ca", "", "PEM file of CA certificates trusted for --target (default: system roots)")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the pool's TLS certificate (logged loudly)")
 	fs.StringVar(&o.prov, "prov", "", "provisioning directory: per MAC <MAC>.cfg else 000000000000.cfg and its CONFIG_FILES")
@@ -337,7 +341,7 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	}
 	factory := func(s fleet.Spec, obs sipua.Observer) (fleet.Handset, error) {
 		p := plan[byIndex[s.Index]]
-		opts := []sipua.Option{sipua.WithObserver(obs), sipua.WithLogger(hsLog)}
+		opts := []sipua.Option{sipua.WithObserver(obs), sipua.WithLogger(hsLog), sipua.WithSelfSubscriptions(o.selfSubscribe)}
 		if tgt.dialAddr != "" {
 			opts = append(opts, sipua.WithDialAddr(tgt.dialAddr))
 		}
