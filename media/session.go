@@ -148,10 +148,11 @@ type Session struct {
 	final     *Stats
 }
 
+// streamParams are what a running stream cannot change; SRTP on/off and
+// keys switch inside the protector, the direction with SetSending.
 type streamParams struct {
 	remote, remoteRTCP netip.AddrPort
 	codec              sdp.Codec
-	encrypted          bool
 }
 
 type swapReq struct {
@@ -522,7 +523,6 @@ func paramsFor(res *sdp.Result) (streamParams, error) {
 		remote:     netip.AddrPortFrom(ip, uint16(res.RemotePort)),
 		remoteRTCP: netip.AddrPortFrom(ip, uint16(res.RemoteRTCPPort)),
 		codec:      res.Codec,
-		encrypted:  res.Encrypted,
 	}, nil
 }
 
