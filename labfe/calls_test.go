@@ -1,6 +1,7 @@
 package labfe_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -495,4 +496,57 @@ func TestMalformedCallRequest(t *testing.T) {
 	if r := b.roundTrip(m); r.StatusCode != 200 {
 		t.Errorf("bob's flow affected: %d", r.StatusCode)
 	}
+}
+
+// TestGoldenCallTranscript pins what labfe puts on the wire for a call
+// (STYLE.md rule 13): the INVITE with SDP as bob receives it (labfe's Via,
+// Record-Route, Max-Forwards), the 100 Trying it answers, the 200 and
+// BYE relayed. Signatures and labfe's random branches are normalised; run
+// with -update to rewrite testdata/golden/call-through-labfe.txt.
+func TestGoldenCallTranscript(t *testing.T) {
+	fe := labfetest.Start(t, labfetest.WithServerOptions(labfe.WithRand(testutil.NewReader(3))))
+	a, b, aGRUU, bGRUU := pair(t, fe)
+	var out strings.Builder
+	branch := regexp.MustCompile(`branch=z9hG4bK[0-9a-f]{16}`)
+	record := func(who string, m *sipmsg.Message) {
+		out.WriteString("==> " + who + "\n")
+		for _, line := range strings.Split(string(m.Marshal()), "\r\n") {
+			name, _, _ := strings.Cut(line, ":")
+			switch name {
+			case "Authentication-Info", "Authorization":
+				line = name + ": <signature>"
+			}
+			out.WriteString(branch.ReplaceAllString(line, "branch=z9hG4bK<labfe>") + "\n")
+		}
+	}
+	inv := request("INVITE", "sip:bob@contoso.test", "<sip:alice@contoso.test>;tag=a1;epid=8248ca9ebb", "<sip:bob@contoso.test>", "golden-1", 1, aGRUU)
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = []byte(offer)
+	a.sign(inv)
+	a.send(inv)
+	record("alice", expect(t, a, "100", false))
+	in := expect(t, b, "INVITE", true)
+	record("bob", in)
+	ok := answer(in, 200, "OK", "b1", bGRUU)
+	ok.Add("Record-Route", in.Value("Record-Route"))
+	ok.Add("Content-Type", "application/sdp")
+	ok.Body = []byte(offer)
+	b.sign(ok)
+	b.send(ok)
+	record("alice", expect(t, a, "200", true))
+	ack := inDialog("ACK", bGRUU, "<sip:alice@contoso.test>;tag=a1", "<sip:bob@contoso.test>;tag=b1", "golden-1", 1)
+	a.sign(ack)
+	a.send(ack)
+	record("bob", expect(t, b, "ACK", true))
+	bye := inDialog("BYE", aGRUU, "<sip:bob@contoso.test>;tag=b1", "<sip:alice@contoso.test>;tag=a1", "golden-1", 1)
+	b.sign(bye)
+	b.send(bye)
+	in = expect(t, a, "BYE", true)
+	record("alice", in)
+	done := answer(in, 200, "OK", "", "")
+	done.Set("To", in.Value("To"))
+	a.sign(done)
+	a.send(done)
+	record("bob", expect(t, b, "200", true))
+	testutil.Golden(t, "testdata/golden/call-through-labfe.txt", []byte(out.String()))
 }

@@ -1,6 +1,7 @@
 package labfe
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -180,9 +181,6 @@ func (s *Server) forward(from, dst *flow, req *sipmsg.Message, o fwdOpts) {
 	}
 	fwd := &sipmsg.Message{Method: req.Method, RequestURI: req.RequestURI, Body: req.Body}
 	fwd.Add("Via", s.ownVia(branch))
-	if o.recordRoute {
-		fwd.Add("Record-Route", s.recordRoute())
-	}
 	hasMF := false
 	for _, h := range req.Headers {
 		switch strings.ToLower(h.Name) {
@@ -198,6 +196,16 @@ func (s *Server) forward(from, dst *flow, req *sipmsg.Message, o fwdOpts) {
 	}
 	if !hasMF {
 		fwd.Add("Max-Forwards", "69")
+	}
+	if o.recordRoute {
+		// After the Vias, keeping them one contiguous list (RFC 3261 §7.3.1).
+		at := 0
+		for i, h := range fwd.Headers {
+			if n := strings.ToLower(h.Name); n == "via" || n == "v" {
+				at = i + 1
+			}
+		}
+		fwd.Headers = slices.Insert(fwd.Headers, at, sipmsg.Header{Name: "Record-Route", Value: s.recordRoute()})
 	}
 	if o.track {
 		callerBranch := viaBranch(req.Value("Via"))
