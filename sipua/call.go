@@ -349,10 +349,11 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 	if n := h.activeCalls(); n >= cfg.MaxCalls {
 		return nil, &Error{Op: op, Class: OutcomeRejected, Why: "call limit", Err: fmt.Errorf("sipua: %d calls up (call.callsPerLineKey)", n)}
 	}
-	if h.calls.media == nil {
+	newMedia := h.calls.factory()
+	if newMedia == nil {
 		return nil, &Error{Op: op, Class: OutcomeConfig, Why: "no media", Err: errors.New("sipua: no media configured for calls")}
 	}
-	m, err := h.calls.media(localIP(c))
+	m, err := newMedia(localIP(c))
 	if err != nil {
 		return nil, &Error{Op: op, Class: OutcomeMedia, Why: "media setup", Err: err}
 	}

@@ -87,11 +87,12 @@ func (h *Handset) onInvite(conn *connection, sa *secAssoc, req *sip.Request) {
 		reject(486, "busy")
 		return
 	}
-	if h.calls.media == nil {
+	newMedia := h.calls.factory()
+	if newMedia == nil {
 		reject(480, "no media")
 		return
 	}
-	m, err := h.calls.media(localIP(conn))
+	m, err := newMedia(localIP(conn))
 	if err != nil {
 		reject(480, "media setup")
 		return

@@ -48,15 +48,35 @@ func withMediaFactory(f mediaFactory) Option {
 // calls are answered 480.
 func WithMediaConfig(cfg media.Config, opts ...media.Option) Option {
 	return func(h *Handset) error {
-		h.calls.media = func(local netip.Addr) (mediaSession, error) {
-			c := cfg
-			if !c.LocalIP.IsValid() || c.LocalIP.IsUnspecified() {
-				c.LocalIP = local
-			}
-			return media.NewSession(c, opts...)
-		}
+		h.calls.media = mediaFromConfig(cfg, opts)
 		return nil
 	}
+}
+
+// SetMediaConfig replaces the media configuration of later calls, e.g.
+// once in-band provisioning has changed the SRTP policy
+// (ucPC2PCAVEncryption → reg.1.srtp.*, protocols.md §7.2).
+func (h *Handset) SetMediaConfig(cfg media.Config, opts ...media.Option) {
+	h.calls.mu.Lock()
+	h.calls.media = mediaFromConfig(cfg, opts)
+	h.calls.mu.Unlock()
+}
+
+func mediaFromConfig(cfg media.Config, opts []media.Option) mediaFactory {
+	return func(local netip.Addr) (mediaSession, error) {
+		c := cfg
+		if !c.LocalIP.IsValid() || c.LocalIP.IsUnspecified() {
+			c.LocalIP = local
+		}
+		return media.NewSession(c, opts...)
+	}
+}
+
+// mediaFactory returns the current media factory (nil: no media).
+func (r *callRegistry) factory() mediaFactory {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.media
 }
 
 // answerFailure maps a failed Answer to the SIP failure response

@@ -35,7 +35,10 @@ type callRegistry struct {
 	pending map[string]chan txResult
 	wg      sync.WaitGroup // timer callbacks and per-call goroutines
 
-	sendMu sync.Mutex // sign+write in cnum order (labfe/Lync reject a lower cnum as replay)
+	sendMu  sync.Mutex // sign+write in cnum order (labfe/Lync reject a lower cnum as replay)
+	cnumMu  sync.Mutex
+	cnumSA  *secAssoc // the SA cnumMax belongs to (sendlock.go)
+	cnumMax uint64
 }
 
 // txResult is one response to a pending client transaction; err is set

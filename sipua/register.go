@@ -480,6 +480,7 @@ func (h *Handset) sign(m sip.Message, sa *secAssoc, gssapi string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	h.calls.noteCnum(sa, p.Cnum) // sendlock.go
 	if gssapi != "" {
 		p.GssapiData, p.HasGssapi = gssapi, true
 	}
@@ -539,7 +540,12 @@ func (h *Handset) roundTrip(ctx context.Context, c *connection, req *sip.Request
 	}
 	tctx, cancel := context.WithTimeout(ctx, h.transactionTimeout())
 	defer cancel()
+	h.calls.sendMu.Lock()
+	if sa != nil {
+		h.resign(req, sa) // cnums leave in the order they were issued (sendlock.go)
+	}
 	tx, err := c.ua.TransactionLayer().Request(tctx, req)
+	h.calls.sendMu.Unlock()
 	if err != nil {
 		return nil, &Error{Op: op, Class: OutcomeTransport, Why: "send", Err: err}
 	}

@@ -455,6 +455,8 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 			code, reason = 501, "Not Implemented"
 		}
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		h.calls.sendMu.Lock() // cnum order on the wire (sendlock.go)
+		defer h.calls.sendMu.Unlock()
 		if _, err := h.sign(res, sa, ""); err != nil {
 			return
 		}
