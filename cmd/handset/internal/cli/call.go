@@ -170,7 +170,9 @@ func runCall(ctx context.Context, env *Env, args []string) int {
 		return failRegister(env, err)
 	case <-ctx.Done():
 		stop()
-		<-runErr
+		if err := <-runErr; err != nil {
+			env.Log.Debug("stopped before the call", "err", err)
+		}
 		return ExitRunFailed
 	}
 
