@@ -68,6 +68,7 @@ func (h *Handset) signIn(ctx context.Context) error {
 		var rd *redirectError
 		if errors.As(err, &rd) && redirects < defaultMaxRedirects {
 			h.step("server redirected us to %s (301); reconnecting there", rd.to.addr)
+			h.emit(Event{Kind: EventServer, Server: rd.to.serverName + " (" + rd.to.addr + ")", Reason: "301 redirect to the home pool"})
 			h.mu.Lock()
 			h.target = rd.to
 			h.mu.Unlock()
@@ -88,7 +89,7 @@ func (h *Handset) fail(err error) error {
 	}
 	h.log.Warn("registration failed", "outcome", o, "reason", why, "err", err)
 	h.emit(ev)
-	h.setState(StateFailed)
+	h.setStateWhy(StateFailed, o.String()+": "+why)
 	return err
 }
 
@@ -105,7 +106,7 @@ func (e *redirectError) Error() string { return "sipua: redirected to " + e.to.a
 // It also serves a 401 to a re-REGISTER and the SA refresh (full
 // re-authentication starting with an unsigned REGISTER, pitfall 6).
 func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Time) error {
-	h.setState(StateAuthenticating)
+	h.setStateWhy(StateAuthenticating, "NTLM sign-in (MS-SIPAE: three REGISTERs)")
 	h.mu.Lock()
 	h.sa = nil
 	if h.dlg.callID == "" {
@@ -291,7 +292,7 @@ func (h *Handset) registered(res *sip.Response, start time.Time) error {
 	h.mu.Lock()
 	h.reg = info
 	h.mu.Unlock()
-	h.setState(StateRegistered)
+	h.setStateWhy(StateRegistered, fmt.Sprintf("200 OK: registered for %s", info.expires))
 	lat := time.Since(start)
 	h.log.Info("registered", "gruu", info.gruu, "expires", info.expires, "keepalive", info.keepAlive, "latency", lat)
 	h.emit(Event{Kind: EventRegistered, Outcome: OutcomeSuccess, Status: 200, Latency: lat})
