@@ -210,9 +210,16 @@ func (c *Client) allocate(ctx context.Context) (Allocation, error) {
 		if err != nil {
 			return Allocation{}, err
 		}
+		c.mu.Lock()
+		if c.isClosed() { // Close won the race: do not start a reader it will not stop
+			c.mu.Unlock()
+			_ = conn.Close()
+			return Allocation{}, ErrClosed
+		}
 		c.conn = conn
 		c.wg.Add(1)
-		go c.readLoop()
+		c.mu.Unlock()
+		go c.readLoop(conn)
 
 		req := c.newMessage(TypeAllocateRequest)
 		req.AddUint32(AttrMSVersion, 1) // protocols.md §9: libnice sends 1
@@ -480,7 +487,10 @@ func (c *Client) newMessage(t MessageType) *Message {
 // write sends one message or data chunk: a datagram over UDP, a frame over
 // TCP (protocols.md §9 "TCP framing").
 func (c *Client) write(ft FrameType, b []byte) error {
-	if c.conn == nil {
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn == nil {
 		return ErrClosed
 	}
 	c.wmu.Lock()
@@ -492,7 +502,7 @@ func (c *Client) write(ft FrameType, b []byte) error {
 		}
 		b = f
 	}
-	_, err := c.conn.Write(b)
+	_, err := conn.Write(b)
 	return err
 }
 
@@ -538,21 +548,21 @@ func (c *Client) transact(ctx context.Context, req *Message) (*Message, error) {
 	return nil, fmt.Errorf("msturn: %v: no response after %d transmissions", req.Type, tries)
 }
 
-func (c *Client) readLoop() {
+func (c *Client) readLoop(conn net.Conn) {
 	defer c.wg.Done()
 	buf := make([]byte, 65536)
 	for {
 		var ft FrameType
 		var b []byte
 		if c.cfg.Network == "tcp" {
-			t, p, err := ReadFrame(c.conn)
+			t, p, err := ReadFrame(conn)
 			if err != nil {
 				c.readDone(err)
 				return
 			}
 			ft, b = t, p
 		} else {
-			n, err := c.conn.Read(buf)
+			n, err := conn.Read(buf)
 			if err != nil {
 				// A connected UDP socket reports an ICMP port-unreachable
 				// as a read error; the relay may come back (or the
@@ -662,9 +672,12 @@ func (c *Client) Close() error {
 			_ = c.write(FrameControl, req.Marshal())
 		}
 		_ = c.fire(evClose)
+		c.mu.Lock()
 		close(c.closed)
-		if c.conn != nil {
-			_ = c.conn.Close()
+		conn := c.conn
+		c.mu.Unlock()
+		if conn != nil {
+			_ = conn.Close()
 		}
 		c.wg.Wait()
 	})
