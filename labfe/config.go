@@ -23,6 +23,9 @@ const (
 	DefaultMinExpiry        = 0                  // no lower bound unless set
 	// DefaultEchoAnswerDelay is how long the echo bot lets an INVITE ring.
 	DefaultEchoAnswerDelay = 500 * time.Millisecond
+	// DefaultEchoMaxCalls bounds the echo bot's simultaneous calls (each
+	// holds two UDP sockets and three goroutines).
+	DefaultEchoMaxCalls = 1000
 )
 
 // Echo bot encryption levels: Lync's EncryptionLevel names, as in-band
@@ -94,6 +97,9 @@ type Config struct {
 	// EchoMediaAddr is the IP its media sockets bind to (default: the
 	// ListenAddr host, or 127.0.0.1 when that is unspecified).
 	EchoMediaAddr string
+	// EchoMaxCalls bounds its simultaneous calls (0: DefaultEchoMaxCalls);
+	// one more INVITE gets 486 Busy Here.
+	EchoMaxCalls int
 
 	// TLSDSK offers TLS-DSK next to NTLM in every 401 (sts-uri naming the
 	// web services) and serves the HTTPS web services (web ticket with NTLM
@@ -140,6 +146,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.EchoURI == "" {
 		c.EchoURI = "sip:echo@" + c.Domain
+	}
+	if c.EchoMaxCalls <= 0 {
+		c.EchoMaxCalls = DefaultEchoMaxCalls
 	}
 	if c.EchoAnswerDelay == 0 {
 		c.EchoAnswerDelay = DefaultEchoAnswerDelay

@@ -106,9 +106,6 @@ func echoTransition(st echoState, ev echoEvent) (echoState, error) {
 // call. A variable so that a test can shorten it (export_test.go).
 var ackTimeout = 32 * time.Second
 
-// maxEchoCalls bounds the bot across all callers.
-const maxEchoCalls = 256
-
 // EchoStats counts the echo bot's work.
 type EchoStats struct {
 	Calls        int // INVITEs answered 200
@@ -257,7 +254,7 @@ func (s *Server) echoInvite(f *flow, sa *secAssoc, req *sipmsg.Message) bool {
 	tx := &proxyTx{caller: f, callerBranch: viaBranch(req.Value("Via")), echo: c, method: "INVITE", req: req,
 		initial: true, created: s.now()}
 	s.mu.Lock()
-	if s.closed || len(s.echoCalls) >= maxEchoCalls {
+	if s.closed || len(s.echoCalls) >= s.cfg.EchoMaxCalls {
 		s.mu.Unlock()
 		m.close()
 		return s.echoReject(f, sa, req, 486, "Busy Here", "")

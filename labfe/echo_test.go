@@ -546,3 +546,18 @@ func TestEchoNoAck(t *testing.T) {
 	}
 	poll(t, func() bool { st := fe.Stats(); return st.Echo.Active == 0 && st.Dialogs == 0 })
 }
+
+// TestEchoMaxCalls: the bot's calls are bounded; one more INVITE is 486.
+func TestEchoMaxCalls(t *testing.T) {
+	fe := startEcho(t, func(c *labfe.Config) { c.EchoMaxCalls = 1 })
+	c := newCaller(t, fe, "one")
+	c.call(c.makeOffer(sdp.Policy{Enable: true, Offer: true, Require: true}, sdp.SRTPConfig{}, "", 1))
+	c2 := newCaller(t, fe, "two")
+	c2.invite(c2.makeOffer(sdp.Policy{Enable: true, Offer: true, Require: true}, sdp.SRTPConfig{}, "", 1).Marshal(), "application/sdp")
+	if r := c2.final(); r.StatusCode != 486 {
+		t.Fatalf("second call: %d", r.StatusCode)
+	}
+	if st := fe.Stats().Echo; st.Active != 1 || st.Rejected != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

@@ -37,6 +37,7 @@ type labfeOptions struct {
 	echoAddr              string
 	echoDelay             time.Duration
 	noEcho                bool
+	echoMax               int
 	dsk                   labfeDSKOptions   // labfe_tlsdsk.go
 	relay                 labfeRelayOptions // labfe_relay.go
 
@@ -66,6 +67,7 @@ func parseLabfeFlags(env *Env, args []string) (*labfeOptions, error) {
 	fs.BoolVar(&o.noEcho, "no-echo", false, "disable the echo bot")
 	fs.DurationVar(&o.echoDelay, "echo-delay", labfe.DefaultEchoAnswerDelay, "how long the echo bot lets a call ring before answering (negative: at once)")
 	fs.StringVar(&o.echoEnc, "echo-encryption", "", "the echo bot's media encryption level: RequireEncryption, SupportEncryption or DoNotSupportEncryption (default: the in-band ucPC2PCAVEncryption)")
+	fs.IntVar(&o.echoMax, "echo-max-calls", labfe.DefaultEchoMaxCalls, "most simultaneous echo calls (one more gets 486 Busy Here)")
 	fs.StringVar(&o.echoAddr, "echo-media-addr", "", "IP the echo bot's RTP sockets bind to (default: the --listen host, or 127.0.0.1)")
 	fs.StringVar(&o.prov, "prov", "configs/templates/flat", "provisioning directory named in the printed sign-in command")
 	fs.StringVar(&o.mac, "mac", "0004f2000001", "handset MAC named in the printed sign-in command")
@@ -105,7 +107,7 @@ func runLabfeWith(ctx context.Context, env *Env, o *labfeOptions, ready chan<- *
 		Domain: o.domain, FQDN: o.fqdn, ListenAddr: o.listen,
 		RegisterExpiry: o.expiry, KeepAliveTimeout: o.keepAlive, SALifetime: o.sa, RSACert: o.rsa,
 		EchoURI: o.echoURI, NoEcho: o.noEcho, EchoAnswerDelay: o.echoDelay, EchoEncryption: o.echoEnc,
-		EchoMediaAddr: o.echoAddr,
+		EchoMediaAddr: o.echoAddr, EchoMaxCalls: o.echoMax,
 	}
 	o.dsk.apply(&cfg)
 	source := "built-in users (alice, bob)"
