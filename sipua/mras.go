@@ -224,7 +224,7 @@ func (h *Handset) newService(c *connection, uri, gruu string, body []byte) (*sip
 	req := sip.NewRequest(methodService, ruri)
 	lhost, lport := splitHostPortInt(c.local)
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: lhost, Port: lport, Params: sip.NewParams()}
-	via.Params.Add("branch", "z9hG4bK"+h.randHex(8))
+	via.Params.Add("branch", h.newBranch())
 	from := &sip.FromHeader{Address: aor, Params: sip.NewParams()}
 	from.Params.Add("tag", h.randHex(5))
 	from.Params.Add("epid", h.epid)
