@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,5 +172,35 @@ func TestCoturnICERelayOnly(t *testing.T) {
 	}
 	if l.Type() != pice.CandidateTypeRelay || r.Type() != pice.CandidateTypeRelay {
 		t.Fatalf("selected %v -> %v", l, r)
+	}
+}
+
+// TestCoturnServerReflexive: with a STUN server (coturn answers Binding
+// requests) the agent gathers a server-reflexive candidate next to its host
+// candidates, and writes it with raddr/rport.
+func TestCoturnServerReflexive(t *testing.T) {
+	server := startCoturn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := ice.New(ice.Config{STUN: server, IncludeLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	cands, err := a.Gather(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	srflx := false
+	for _, c := range cands {
+		l := ice.CandidateLine(c)
+		lines = append(lines, l)
+		if c.Type() == pice.CandidateTypeServerReflexive && strings.Contains(l, " raddr ") {
+			srflx = true
+		}
+	}
+	if !srflx {
+		t.Fatalf("no srflx candidate:\n%s", strings.Join(lines, "\n"))
 	}
 }
