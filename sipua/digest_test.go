@@ -138,6 +138,26 @@ func TestRedactDigest(t *testing.T) {
 	}
 }
 
+// TestRedactSDES: SRTP master keys in a=crypto lines never reach a trace;
+// lifetime and MKI stay visible.
+func TestRedactSDES(t *testing.T) {
+	in := "v=0\r\nm=audio 5004 RTP/SAVP 0\r\n" +
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31|1:1\r\n" +
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk\r\n" +
+		"a=cryptoscale:1 client AES_CM_128_HMAC_SHA1_80 inline:S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2V5S2V5|2^31|1:1;inline:T3RoZXJLZXlPdGhlcktleU90aGVyS2V5T3RoZXJL\r\n"
+	out := Redact(in)
+	for _, k := range []string{"WVNfX19z", "QUJDREVG", "S2V5S2V5", "T3RoZXJL"} {
+		if strings.Contains(out, k) {
+			t.Errorf("key %s… not redacted:\n%s", k, out)
+		}
+	}
+	for _, want := range []string{"inline:[redacted]|2^31|1:1\r\n", "inline:[redacted]\r\n", "inline:[redacted]|2^31|1:1;inline:[redacted]\r\n", "m=audio 5004 RTP/SAVP 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // FuzzDigestCredentials: for any challenge header we accept, the
 // credentials we send are one header line (no CR/LF from the server's
 // values) that parses back to the challenge's realm, nonce and opaque and

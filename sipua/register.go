@@ -605,6 +605,10 @@ func (h *Handset) trace(m sip.Message, out bool) {
 func Redact(msg string) string {
 	lines := strings.Split(msg, "\r\n")
 	for i, l := range lines {
+		if strings.HasPrefix(l, "a=crypto") {
+			lines[i] = redactInline(l) // SDES master key and salt (RFC 4568 §6.1)
+			continue
+		}
 		name, _, ok := strings.Cut(l, ":")
 		if !ok || !strings.HasSuffix(strings.ToLower(strings.TrimSpace(name)), "authorization") {
 			continue
@@ -629,4 +633,24 @@ func Redact(msg string) string {
 		lines[i] = l
 	}
 	return strings.Join(lines, "\r\n")
+}
+
+// redactInline hides the key of every inline: key-param of an a=crypto or
+// a=cryptoscale line, keeping lifetime and MKI ("inline:[redacted]|2^31|1:1").
+func redactInline(l string) string {
+	var b strings.Builder
+	for {
+		j := strings.Index(l, "inline:")
+		if j < 0 {
+			b.WriteString(l)
+			return b.String()
+		}
+		b.WriteString(l[:j+len("inline:")] + "[redacted]")
+		l = l[j+len("inline:"):]
+		if k := strings.IndexAny(l, "|; "); k >= 0 {
+			l = l[k:]
+		} else {
+			l = ""
+		}
+	}
 }
