@@ -20,6 +20,16 @@
 //     CHALLENGE, and the AUTHENTICATE is verified against the user's
 //     password. A wrong password, unknown account or NTLMv1 is never
 //     accepted; a CHALLENGE is single use and bound to its TLS flow.
+//   - TLS-DSK (Config.TLSDSK, tlsdsk.go): the 401 also offers `TLS-DSK
+//     realm, targetname, sts-uri, version=4` (or alone, TLSDSKOnly); the TLS
+//     handshake runs in gssapi-data with auth/tlsdsk's server pump over an
+//     RSA certificate from the test CA, requires a client certificate from
+//     the user CA, binds the SA to the user its CN names and signs and
+//     verifies with HMAC-SHA1 over the derived keys; the SA ends at the
+//     certificate's expiry at the latest. The HTTPS web services
+//     (labfe/websvc: web ticket by NTLM, extension+PIN with lockout, or
+//     current certificate; GetAndPublishCert issuing Config.CertLifetime
+//     certificates) run on their own listener, owned by the Server.
 //   - Every client message after the security association (SA) exists is
 //     signed (MS-SIPAE 3.2.5.2 buffer, version 4; NTLM SeqNum 100) and
 //     verified; each cnum is accepted once per SA, at most 64 behind the

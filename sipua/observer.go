@@ -1,6 +1,9 @@
 // Package sipua is one emulated handset's registration with a Lync 2013
 // front end on sipgo: TLS to the registrar (configured or DNS SRV), the
-// connectionless NTLM sign-in of MS-SIPAE (three REGISTERs), signing of every
+// connectionless NTLM sign-in of MS-SIPAE (three REGISTERs) or TLS-DSK with
+// the user certificate (tlsdsk.go; the certificate obtained with extension
+// and PIN, pin.go, or with NTLM, and renewed by a certrenew.Renewer the
+// Handset owns, cert.go), signing of every
 // later message and verification of the server's, then staying registered
 // (re-REGISTER, CRLF keep-alive, SA refresh, 301, RFC 5626 backoff) until
 // stopped, with typed events for tracing and the load runner. Recovery

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -438,4 +439,53 @@ func TestLabfeCertificateRenewalOwnedByHandset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLabfeWebServicesBlackHole: web services that accept connections and
+// never answer: the sign-in ends with a timeout, bounded by the handset's
+// HTTP timeout (2 × TransactionTimeout), and leaves no goroutine behind.
+func TestLabfeWebServicesBlackHole(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, aerr := ln.Accept()
+			if aerr != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-accepted
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	clk := newFakeClock()
+	fe := startDSKFrontEnd(t, clk, func(c *labfe.Config) { c.WebBaseURL = "https://" + ln.Addr().String() })
+	cfg := pinConfig("4001", "123456")
+	cfg.TransactionTimeout = time.Second
+	h := dskHandset(t, fe, clk, cfg, &certrenew.Store{}, nil)
+	start := time.Now()
+	err = h.Register(context.Background())
+	if o, _ := sipua.Classify(err); err == nil || o == sipua.OutcomeSuccess {
+		t.Fatalf("Register = %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v", d)
+	}
+	t.Logf("error: %v", err)
 }
