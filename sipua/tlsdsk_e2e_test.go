@@ -388,18 +388,19 @@ func selfSigned(t *testing.T, cn string, now time.Time) *tls.Certificate {
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// TestLabfeCertificateRenewalOwnedByHandset: the certificate (8 h) is
-// renewed by the Renewer the Handset owns, 2 hours before expiry (seed
-// schedule), through labfe's web services: a credential handset gets its
-// web ticket with NTLM, a PIN handset (no PIN any more) with its current
-// certificate (webticket.Cert). Close stops the Renewer (leak check). Handset, renewer and labfe
-// share a clock running 20000× real time.
+// TestLabfeCertificateRenewalOwnedByHandset: the certificate (2 h) is
+// renewed by the Renewer the Handset owns, 30 minutes (¼ of its life)
+// before expiry (seed schedule), through labfe's web services: a credential
+// handset gets its web ticket with NTLM, a PIN handset (no PIN any more)
+// with its current certificate (webticket.Cert). Close stops the Renewer
+// (leak check). Handset, renewer and labfe share a clock running 2000× real
+// time (NTLM's 15-minute skew allowance is then 0.45 s of real time).
 func TestLabfeCertificateRenewalOwnedByHandset(t *testing.T) {
 	for name, cfg := range map[string]sipua.Config{"credentials": aliceConfig(), "PIN": pinConfig("4001", "123456")} {
 		t.Run(name, func(t *testing.T) {
 			testutil.VerifyNoLeaks(t)
-			clk := certrenew.NewScaledClock(time.Now(), 20000)
-			fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.TLSDSK, c.CertLifetime = true, 8*time.Hour }),
+			clk := certrenew.NewScaledClock(time.Now(), 2000)
+			fe := labfetest.Start(t, labfetest.WithConfig(func(c *labfe.Config) { c.TLSDSK, c.CertLifetime = true, 2*time.Hour }),
 				labfetest.WithServerOptions(labfe.WithClock(clk.Now)))
 			var store certrenew.Store
 			ev := newEvents()
