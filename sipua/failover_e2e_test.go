@@ -420,3 +420,43 @@ func TestLabfeSRVFailoverDNSTTL(t *testing.T) {
 	}
 	stop(t, h, cancel, done)
 }
+
+// TestLabfeFailBackFailsReturnsAtOnce: the first server accepts TLS again
+// (the fail-back probe passes) but does not answer REGISTER; after one
+// timed-out attempt the handset goes back to the backup at once instead of
+// spending retryMaxCount attempts unregistered.
+func TestLabfeFailBackFailsReturnsAtOnce(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	primary := labfetest.Start(t)
+	backup := startBackup(t)
+	cfg := aliceConfig()
+	cfg.Server = ""
+	cfg.Servers = []sipua.ServerConfig{
+		{Address: "pool.contoso.test", Port: portOf(t, primary.Addr()), RetryTimeOut: 300 * time.Millisecond},
+		{Address: "backup.contoso.test", Port: portOf(t, backup.Addr())},
+	}
+	cfg.TimeScale = 1000
+	cfg.FailBack, cfg.FailBackTimeout = sipua.FailBackDuration, 60*time.Second
+	ev := newFlowEvents()
+	primary.Restart(time.Hour)
+	h := newPoolHandset(t, cfg, trustAll(primary, backup), stubDNS{}, ev, sipua.WithRecoveryClock(sipua.NewFakeRecoveryClock(t0)))
+	cancel, done := run(h)
+	ev.next(t, done, "failover", kind(sipua.EventServer))
+	ev.next(t, done, "registered on the backup", kind(sipua.EventRegistered))
+	primary.BlackHole(0)
+	primary.Resume()
+	ev.next(t, done, "fail-back", kind(sipua.EventServer))
+	failed := 0
+	back := ev.next(t, done, "return to the backup", func(e sipua.Event) bool {
+		if e.Kind == sipua.EventFailure {
+			failed++
+		}
+		return e.Kind == sipua.EventServer
+	})
+	if failed != 1 || !strings.HasPrefix(back.Server, "backup.contoso.test") {
+		t.Errorf("after %d failures moved to %q, want the backup after 1", failed, back.Server)
+	}
+	ev.next(t, done, "registered on the backup again", kind(sipua.EventRegistered))
+	primary.ClearFault()
+	stop(t, h, cancel, done)
+}

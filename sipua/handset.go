@@ -286,7 +286,7 @@ func (h *Handset) emit(ev Event) {
 }
 
 // setState records a transition and reports it (setStateWhy adds why).
-func (h *Handset) setState(s State) { h.setStateWhy(s, "") }
+func (h *Handset) setState(s State) { h.setStateWhy(s, "") } //nolint:unused // for code with no reason to give
 
 func (h *Handset) step(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)

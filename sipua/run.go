@@ -34,6 +34,10 @@ func (h *Handset) Run(ctx context.Context) error {
 	delay := func(n int) time.Duration { return retry.Delay(h.cfg.RetryBase, h.cfg.RetryMax, n, rng) }
 	p := &planner{}
 	cur, failures := 0, 0
+	// fellBack: the attempt follows a fail-back; if the first server fails
+	// it again, the handset returns to the next one at once instead of
+	// spending retryMaxCount attempts unregistered.
+	fellBack := false
 	for {
 		if h.stopped(ctx) {
 			h.setStateWhy(StateStopped, "stopped")
@@ -41,6 +45,7 @@ func (h *Handset) Run(ctx context.Context) error {
 		}
 		err := h.attempt(ctx, p, cur)
 		if err == nil {
+			fellBack = false
 			p.succeeded()
 			failures = 0
 			err = h.stayRegistered(ctx)
@@ -50,7 +55,7 @@ func (h *Handset) Run(ctx context.Context) error {
 			}
 			if errors.Is(err, errFailBack) {
 				h.failBack(ctx)
-				cur = 0
+				cur, fellBack = 0, true
 				continue
 			}
 			h.disconnect()
@@ -73,6 +78,7 @@ func (h *Handset) Run(ctx context.Context) error {
 		h.target = nil
 		h.mu.Unlock()
 		ra, moveOn := retryHints(err)
+		moveOn, fellBack = moveOn || fellBack, false
 		st := p.failed(cur, clk.now(), ra, moveOn, delay)
 		if st.server != cur {
 			h.emit(Event{Kind: EventServer, Server: h.serverAt(st.server), Reason: st.why})
