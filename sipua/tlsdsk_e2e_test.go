@@ -490,3 +490,54 @@ func TestLabfeWebServicesBlackHole(t *testing.T) {
 	}
 	t.Logf("error: %v", err)
 }
+
+// TestLabfeTLSDSKStaysRegistered: a PIN handset stays registered on its
+// TLS-DSK security association: signed re-REGISTERs, and at the SA refresh a
+// new TLS-DSK handshake with the held certificate (no PIN, no new
+// certificate); on cancel a signed un-REGISTER.
+func TestLabfeTLSDSKStaysRegistered(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	clk := newFakeClock()
+	fe := startDSKFrontEnd(t, clk, func(c *labfe.Config) {
+		c.RegisterExpiry, c.KeepAliveTimeout, c.SALifetime = 2*time.Second, time.Second, 4*time.Second
+	})
+	ev := newEvents()
+	cfg := pinConfig("4001", "123456")
+	cfg.SALifetime, cfg.SAMargin = 3*time.Second, 500*time.Millisecond
+	h := dskHandset(t, fe, clk, cfg, &certrenew.Store{}, ev)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	registered, handshakes, refreshed := 0, 0, false
+	deadline := time.After(30 * time.Second)
+	for registered < 4 || handshakes < 2 || !refreshed {
+		select {
+		case e := <-ev.ch:
+			switch {
+			case e.Kind == sipua.EventRegistered:
+				registered++
+			case e.Kind == sipua.EventAuthStep && strings.HasPrefix(e.Step, "TLS handshake complete"):
+				handshakes++
+			case e.Kind == sipua.EventAuthStep && strings.Contains(e.Step, "security association is"):
+				refreshed = true
+			case e.Kind == sipua.EventFailure:
+				t.Errorf("failure: %v", e.Err)
+			}
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		case <-deadline:
+			t.Fatalf("timeout: registered=%d handshakes=%d refreshed=%v\n%s", registered, handshakes, refreshed, steps(ev))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := fe.Stats().Users["alice@contoso.test"]
+	if st.Registrations < 4 || st.Unregistrations != 1 || st.AuthFailures+st.BadSignatures+st.Replays+st.InstanceMismatches+st.Malformed != 0 {
+		t.Errorf("labfe stats = %+v", st)
+	}
+	if n := fe.WebServices().Issued(); n != 1 {
+		t.Errorf("issued %d certificates, want 1", n)
+	}
+}
