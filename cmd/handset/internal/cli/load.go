@@ -25,6 +25,8 @@ import (
 	"github.com/handset-dev/handset/cmd/handset/internal/fleet"
 	"github.com/handset-dev/handset/cmd/handset/internal/metrics"
 	"github.com/handset-dev/handset/labfe"
+	"github.com/handset-dev/handset/media"
+	"github.com/handset-dev/handset/media/sdp"
 	"github.com/handset-dev/handset/sipua"
 )
 
@@ -348,6 +350,11 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 		if tgt.tls != nil {
 			opts = append(opts, sipua.WithTLSConfig(tgt.tls))
 		}
+		if o.callsPerHour > 0 {
+			// Every handset places and answers calls (auto-answer after the
+			// ring, call.callsPerLineKey calls at most).
+			opts = append(opts, sipua.WithMediaConfig(loadMediaConfig()), sipua.WithCalls(sipua.CallConfig{}))
+		}
 		return sipua.New(p.cfg, opts...)
 	}
 	fcfg := fleet.Config{
@@ -602,4 +609,15 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
+}
+
+// loadMediaConfig is the media of a load run's handsets: the Lync base
+// profile's SRTP (seed Appendix A: 1-byte MKI starting at 1, key lifetime
+// 2^31) and G.711, with SRTP offered (reg.1.srtp.offer=1, as in-band
+// ucPC2PCAVEncryption RequireEncryption sets it), so handset-to-handset
+// calls are encrypted as on Lync. The local address comes from each
+// handset's flow.
+func loadMediaConfig() media.Config {
+	return media.Config{Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, Policy: sdp.PolicyFromConfig(true, true, false),
+		MKI: true, MKILength: 1, MKIStartSessionAtOne: true, KeyLifetime: 1 << 31, DSCP: media.DefaultDSCP}
 }

@@ -133,9 +133,11 @@ func TestLoadEmbeddedSmallRun(t *testing.T) {
 	if r.sum.Equivalents["register expiry"] == "" || !strings.Contains(stdout.String(), "real 2h0m0s") {
 		t.Errorf("real equivalents missing:\n%s", stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "note: calls skipped") {
-		t.Errorf("calls requested but no skip note:\n%s", stdout.String())
+	// 200 handsets at 60 calls/hour for 12 s: about 40 calls (seeded).
+	if !testing.Short() && tot["calls_attempted"] == 0 {
+		t.Errorf("no call placed: %v\n%s", tot, stdout.String())
 	}
+	t.Logf("calls attempted %d, established %d", tot["calls_attempted"], tot["calls_established"])
 	if !strings.HasSuffix(stdout.String(), "PASS\n") {
 		t.Errorf("verdict:\n%s", stdout.String())
 	}

@@ -30,22 +30,16 @@ type Handset interface {
 	Close() error
 }
 
-// Caller is implemented by handsets that can place calls. Call places one
-// call to callee, holds it for hold once established, hangs up (BYE) and
-// returns; ctx cancellation ends the call early with a BYE.
+// Caller is implemented by handsets that can place calls (sipua.Handset).
+// PlaceCall places one call to callee, holds it for hold once established,
+// hangs up (BYE) and returns; ctx cancellation ends the call early.
 type Caller interface {
-	Call(ctx context.Context, callee string, hold time.Duration) (CallResult, error)
+	PlaceCall(ctx context.Context, callee string, hold time.Duration) (CallResult, error)
 }
 
-// CallResult is what a Caller reports about one call.
-type CallResult struct {
-	Established bool
-	Setup       time.Duration // INVITE → 200 OK
-	Held        time.Duration // established → BYE
-	Status      int           // final SIP status of the INVITE (0 if none)
-	Outcome     sipua.Outcome // for failures; the error classifies itself otherwise
-	Reason      string
-}
+// CallResult is what a Caller reports about one call: setup time, time
+// held, final status, outcome and media statistics.
+type CallResult = sipua.CallResult
 
 // Spec is what a Factory gets to build handset Index.
 type Spec struct {
@@ -370,10 +364,13 @@ func (s *callScheduler) fire(i int) {
 			r.mu.Unlock()
 		}()
 		start := obs.CallStarted()
-		res, err := c.Call(ctx, callee, r.cfg.CallDuration)
+		res, err := c.PlaceCall(ctx, callee, r.cfg.CallDuration)
+		st := res.Stats
 		obs.CallEnded(metrics.CallRecord{
 			Callee: callee, Start: start, Setup: res.Setup, Duration: res.Held,
 			Established: res.Established, Outcome: res.Outcome, Status: res.Status, Reason: res.Reason,
+			PacketsSent: st.PacketsSent, PacketsReceived: st.PacketsReceived, Lost: st.Lost, Jitter: st.Jitter,
+			SRTPFailures: st.SRTPAuthFailures + st.MKIMismatches + st.ReplayDrops,
 		}, err)
 	})
 }

@@ -113,7 +113,7 @@ func (f *fake) Close() error {
 
 type callingFake struct{ *fake }
 
-func (f callingFake) Call(ctx context.Context, callee string, hold time.Duration) (CallResult, error) {
+func (f callingFake) PlaceCall(ctx context.Context, callee string, hold time.Duration) (CallResult, error) {
 	if !sleep(ctx, 50*time.Millisecond) {
 		return CallResult{}, ctx.Err()
 	}

@@ -204,6 +204,10 @@ type CallRecord struct {
 	Outcome     sipua.Outcome
 	Status      int
 	Reason      string
+	// Media (0 when the call had none).
+	PacketsSent, PacketsReceived, Lost uint64
+	Jitter                             time.Duration
+	SRTPFailures                       uint64 // authentication failures + MKI mismatches + replays
 }
 
 // CallStarted counts a call attempt and returns its start time.

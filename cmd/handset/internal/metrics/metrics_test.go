@@ -120,7 +120,8 @@ func TestCalls(t *testing.T) {
 	if c.Snapshot().CallsActive != 2 {
 		t.Fatal("calls active")
 	}
-	h.CallEnded(CallRecord{Callee: "sip:bob@lab", Established: true, Setup: 40 * time.Millisecond, Duration: time.Second}, nil)
+	h.CallEnded(CallRecord{Callee: "sip:bob@lab", Established: true, Setup: 40 * time.Millisecond, Duration: time.Second,
+		PacketsSent: 50, PacketsReceived: 49, Lost: 1, Jitter: 2 * time.Millisecond}, nil)
 	h.CallEnded(CallRecord{Callee: "sip:carol@lab", Status: 486, Outcome: sipua.OutcomeServerError, Reason: "486 Busy Here"}, nil)
 	s := c.Snapshot()
 	if s.VoIPPassRate() != 50 || s.CallsActive != 0 || s.PeakCalls != 2 || s.CallSetup.Count() != 1 {
@@ -130,7 +131,8 @@ func TestCalls(t *testing.T) {
 	if err := c.WriteCallsCSV(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(buf.String(), "\n"); n != 3 || !strings.Contains(buf.String(), ",alice,sip:carol@lab,false,0.0,0.0,server_error,486,486 Busy Here\n") {
+	if n := strings.Count(buf.String(), "\n"); n != 3 || !strings.Contains(buf.String(), ",alice,sip:carol@lab,false,0.0,0.0,server_error,486,486 Busy Here,0,0,0,0.0,0\n") ||
+		!strings.Contains(buf.String(), ",alice,sip:bob@lab,true,40.0,1000.0,success,0,,50,49,1,2.0,0\n") {
 		t.Errorf("calls.csv:\n%s", buf.String())
 	}
 }
