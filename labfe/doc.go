@@ -67,9 +67,17 @@
 //     offers), then reflects the caller's RTP, decrypted with the offer's
 //     SRTP key and re-encrypted with its own (MKI as offered); re-INVITEs
 //     hold (no echo) and rekey; Stats().Echo counts its work.
-//   - Requests to the user itself or the domain are served locally: the
-//     vnd-microsoft-provisioning-v2 self-SUBSCRIBE gets labfe/inband's
-//     document in its 200 OK; Config.Local can answer anything else.
+//   - Requests to the user itself or the domain are served locally
+//     (Config.Local first). Self-SUBSCRIBEs are checked strictly
+//     (subscribe.go, protocols.md §7.1, §7.4): a known event package
+//     (provisioning-v2, roaming contacts, self, ACL, presence.wpending;
+//     else 489), a Contact (400), Accept naming the package's body type
+//     (406), Proxy-Require limited to ms-benotify (420), the provisioning
+//     and roaming-self request bodies of the right type (415) and shape
+//     (400), a numeric Expires (400), and refreshes only in a live dialog
+//     of this flow with a growing CSeq (481, 500). The 200 OK carries the
+//     first notification (provisioning-v2: labfe/inband's document); the
+//     dialogs die with their flow. Codes 1030-1035 in subscribe.go.
 //
 // Failures carry an ms-diagnostics header; the codes are listed in
 // diagnostics.go. Where public Lync traces show a code for the situation
