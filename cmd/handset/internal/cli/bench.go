@@ -67,11 +67,10 @@ func runBench(ctx context.Context, env *Env, args []string) int {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BENCH\tOURS\tPEER/FLOOR\tRATIO\tGOAL")
 	failed := false
-	row := func(cols ...string) {
-		fmt.Fprintln(tw, strings.Join(cols, "\t"))
-		_ = tw.Flush()
-	}
+	// The table is aligned once at the end; progress goes to stderr.
+	row := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
 	for _, name := range o.only {
+		fmt.Fprintf(env.Stderr, "running %s…\n", name)
 		if err := runOneBench(ctx, name, o, row); err != nil {
 			failed = true
 			row(name, "error: "+err.Error(), "", "", "")
