@@ -38,6 +38,10 @@ const interopStandard = "standard"
 // and a server lists SHA-256 before MD5.
 var digestAlgorithms = []string{"SHA-512-256", "SHA-256", "MD5"}
 
+// ErrNoInBand is WaitInBand's answer in standard mode: a standard
+// registrar has no Lync in-band provisioning.
+var ErrNoInBand = errors.New("sipua: no in-band provisioning (specialInterop=standard)")
+
 // errNoDigest means no challenge offers a digest algorithm and qop we
 // support.
 var errNoDigest = errors.New("sipua: no supported digest challenge")

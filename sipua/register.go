@@ -106,7 +106,11 @@ func (e *redirectError) Error() string { return "sipua: redirected to " + e.to.a
 // It also serves a 401 to a re-REGISTER and the SA refresh (full
 // re-authentication starting with an unsigned REGISTER, pitfall 6).
 func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Time) error {
-	h.setStateWhy(StateAuthenticating, "NTLM sign-in (MS-SIPAE: three REGISTERs)")
+	why := "NTLM sign-in (MS-SIPAE: three REGISTERs)"
+	if h.cfg.standard() {
+		why = "digest sign-in (specialInterop=standard, RFC 3261 §22.4)"
+	}
+	h.setStateWhy(StateAuthenticating, why)
 	h.mu.Lock()
 	h.sa = nil
 	if h.dlg.callID == "" {

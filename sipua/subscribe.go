@@ -79,6 +79,9 @@ func (h *Handset) InBand() *InBand {
 
 // WaitInBand blocks until in-band provisioning has arrived (or ctx ends).
 func (h *Handset) WaitInBand(ctx context.Context) (*InBand, error) {
+	if h.cfg.standard() {
+		return nil, ErrNoInBand // nothing will come: no self-subscriptions
+	}
 	for {
 		h.mu.Lock()
 		if h.subs.changed == nil {
