@@ -93,6 +93,8 @@ type fakeMedia struct {
 	rekey chan struct{}
 	// reject makes Answer fail as an encryption mismatch (488, Warning 308).
 	reject bool
+	// offer, when set, is written instead of a valid offer (bad SDP tests).
+	offer []byte
 
 	mu                                sync.Mutex
 	key                               int
@@ -115,6 +117,9 @@ func (f *fakeMedia) Offer(dir sdp.Direction) ([]byte, error) {
 	defer f.mu.Unlock()
 	f.offers++
 	f.lastLocal = dir
+	if f.offer != nil {
+		return f.offer, nil
+	}
 	return fakeSDP(dir, f.key), nil
 }
 
@@ -192,6 +197,7 @@ func (f *fakeMedia) Close() error {
 type mediaBox struct {
 	clock  callClock
 	reject bool
+	offer  []byte
 	mu     sync.Mutex
 	all    []*fakeMedia
 }
@@ -199,7 +205,7 @@ type mediaBox struct {
 func (b *mediaBox) factory(netip.Addr) (mediaSession, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	m := &fakeMedia{clock: b.clock, rekey: make(chan struct{}, 1), reject: b.reject}
+	m := &fakeMedia{clock: b.clock, rekey: make(chan struct{}, 1), reject: b.reject, offer: b.offer}
 	b.all = append(b.all, m)
 	return m, nil
 }
@@ -534,5 +540,40 @@ func TestCallRealMediaSRTP(t *testing.T) {
 		if st.PacketsSent == 0 || st.PacketsReceived == 0 {
 			t.Errorf("%s: no media %+v", name, st.Stats)
 		}
+	}
+}
+
+// TestCallBadSDPAndNoCallWaiting: an offer the real media cannot parse is
+// answered 400 (or 488) with a Warning naming the line (RELIABILITY.md P5,
+// media.AnswerFailure); with
+// call.callWaiting.enable=0 a second call while one is up gets 486.
+func TestCallBadSDPAndNoCallWaiting(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFE(t)
+	mc := media.Config{LocalIP: netip.MustParseAddr("127.0.0.1"), Codecs: []sdp.Codec{sdp.PCMU},
+		Policy: sdp.PolicyFromConfig(true, true, false), MKI: true, MKILength: 1, MKIStartSessionAtOne: true}
+	clock := newManualClock()
+	startParty(t, fe, "bob", clock, CallConfig{AnswerDelay: -1, NoCallWaiting: true}, WithMediaConfig(mc))
+	alice := startParty(t, fe, "alice", clock, CallConfig{})
+
+	alice.media.offer = []byte("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=audio 65536 RTP/AVP 0\r\n")
+	_, err := alice.h.Call(context.Background(), "bob@contoso.test", CallOptions{})
+	var e *Error
+	if !errors.As(err, &e) || (e.Status != 400 && e.Status != 488) || !strings.HasPrefix(e.Diag, "399 ") || !strings.Contains(e.Diag, "line 5") {
+		t.Fatalf("bad sdp: %v", err)
+	}
+	alice.media.offer = nil
+
+	// Call waiting off: the second call while one is up is busy.
+	first, err := alice.h.Call(context.Background(), "bob@contoso.test", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.h.Call(context.Background(), "bob@contoso.test", CallOptions{})
+	if !errors.As(err, &e) || e.Status != 486 {
+		t.Fatalf("second call with call waiting off: %v", err)
+	}
+	if err := first.Hangup(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

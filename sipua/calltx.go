@@ -296,6 +296,12 @@ func reasonFor(code int) string {
 		return "OK"
 	case 400:
 		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 415:
+		return "Unsupported Media Type"
 	case 480:
 		return "Temporarily Unavailable"
 	case 481:
@@ -312,6 +318,8 @@ func reasonFor(code int) string {
 		return "Server Internal Error"
 	case 501:
 		return "Not Implemented"
+	case 603:
+		return "Decline"
 	}
 	return "Status " + itoa(code)
 }

@@ -144,9 +144,15 @@ func parseTarget(to, domain string) (sip.Uri, error) {
 		}
 		s = "sip:" + s
 	}
-	var u sip.Uri
+	var u, back sip.Uri
 	if err := sip.ParseUri(s, &u); err != nil || u.Host == "" {
 		return sip.Uri{}, &ConfigError{Field: "to", Value: to, Msg: "want a SIP URI, user@domain or a number"}
+	}
+	// The INVITE's Request-URI and To are written from u: refuse what does
+	// not survive writing and reading back (found by FuzzParseTarget, e.g.
+	// URI headers after '?').
+	if err := sip.ParseUri(u.String(), &back); err != nil || back.String() != u.String() {
+		return sip.Uri{}, &ConfigError{Field: "to", Value: to, Msg: "not a SIP URI that can be sent"}
 	}
 	return u, nil
 }

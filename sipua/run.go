@@ -437,13 +437,15 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 		h.mu.Lock()
 		sa := h.sa
 		h.mu.Unlock()
-		if sa == nil {
+		if sa == nil && !h.cfg.standard() {
 			return
 		}
-		signed, err := h.verify(req, sa)
-		if err != nil || !signed && !sipae.AcceptUnsigned(false, 0, string(req.Method)) {
-			h.log.Warn("dropping unsigned or badly signed request", "method", req.Method, "err", err)
-			return
+		if sa != nil { // standard mode (digest) has no MS-SIPAE signatures
+			signed, err := h.verify(req, sa)
+			if err != nil || !signed && !sipae.AcceptUnsigned(false, 0, string(req.Method)) {
+				h.log.Warn("dropping unsigned or badly signed request", "method", req.Method, "err", err)
+				return
+			}
 		}
 		if req.Method == sip.NOTIFY || req.Method == "BENOTIFY" {
 			h.onNotify(req) // subscribe.go
@@ -463,8 +465,10 @@ func (h *Handset) installHandlers(srv *sipgo.Server) {
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
 		h.calls.sendMu.Lock() // cnum order on the wire (sendlock.go)
 		defer h.calls.sendMu.Unlock()
-		if _, err := h.sign(res, sa, ""); err != nil {
-			return
+		if sa != nil {
+			if _, err := h.sign(res, sa, ""); err != nil {
+				return
+			}
 		}
 		h.trace(res, true)
 		_ = tx.Respond(res)
