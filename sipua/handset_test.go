@@ -243,16 +243,20 @@ func TestRunStaysRegistered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.Run(ctx) }()
-	registered, refreshed := 0, false
+	// Stop only once the SA refresh has completed (a registration after
+	// it): a stop in the middle of a re-authentication has no SA left to
+	// sign the un-REGISTER with.
+	registered, refreshing, refreshed := 0, false, false
 	timeout := time.After(20 * time.Second)
 	for registered < 5 || !refreshed {
 		select {
 		case ev := <-rec.ch:
 			if ev.Kind == EventRegistered {
 				registered++
+				refreshed = refreshed || refreshing
 			}
 			if ev.Kind == EventAuthStep && strings.Contains(ev.Step, "security association is") {
-				refreshed = true
+				refreshing = true
 			}
 		case err := <-done:
 			t.Fatalf("Run returned early: %v", err)
