@@ -316,7 +316,7 @@ func TestLabfeSRVFirstTargetRefuses(t *testing.T) {
 // per failOver.failBack.mode, un-REGISTERing on the backup, so neither pool
 // keeps a stale binding; the +sip.instance is the same on both.
 func TestLabfeFailoverAndFailBack(t *testing.T) {
-	for _, mode := range []sipua.FailBackMode{sipua.FailBackDuration, sipua.FailBackNewRequests} {
+	for _, mode := range []sipua.FailBackMode{sipua.FailBackDuration, sipua.FailBackNewRequests, sipua.FailBackRegistration} {
 		t.Run(mode.String(), func(t *testing.T) {
 			testutil.VerifyNoLeaks(t)
 			primary := labfetest.Start(t)
