@@ -106,7 +106,7 @@ func (e *redirectError) Error() string { return "sipua: redirected to " + e.to.a
 // It also serves a 401 to a re-REGISTER and the SA refresh (full
 // re-authentication starting with an unsigned REGISTER, pitfall 6).
 func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Time) error {
-	why := "NTLM sign-in (MS-SIPAE: three REGISTERs)"
+	why := "MS-SIPAE sign-in (NTLM, or TLS-DSK with a user certificate)"
 	if h.cfg.standard() {
 		why = "digest sign-in (specialInterop=standard, RFC 3261 §22.4)"
 	}
