@@ -13,7 +13,7 @@ import (
 // pipe instead of TLS). Property: the server never panics or hangs, and
 // nothing is ever registered without authentication.
 func FuzzServeFlow(f *testing.F) {
-	s, err := New(Config{}, WithRand(testutil.NewReader(1)))
+	s, err := New(Config{TLSDSK: true}, WithRand(testutil.NewReader(1))) // TLS-DSK too: no certificate, no SA
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -25,6 +25,8 @@ func FuzzServeFlow(f *testing.F) {
 	f.Add([]byte("MESSAGE sip:bob@contoso.test SIP/2.0\r\n" + hdr + "Authorization: NTLM opaque=\"1\", crand=\"1\", cnum=\"1\", response=\"00\"\r\nContent-Length: 2\r\n\r\nhi"))
 	f.Add([]byte("SIP/2.0 200 OK\r\nVia: a;branch=b\r\nVia: c\r\nFrom: x\r\nTo: y\r\nCall-ID: z\r\nCSeq: 1 INVITE\r\n\r\n"))
 	f.Add([]byte("\r\n\r\n\r\n"))
+	f.Add([]byte("REGISTER sip:contoso.test SIP/2.0\r\n" + hdr + "Authorization: TLS-DSK qop=\"auth\", realm=\"SIP Communications Service\", targetname=\"pool.contoso.test\", gssapi-data=\"FgMBAAQBAAAA\", version=4\r\n\r\n"))
+	f.Add([]byte("REGISTER sip:contoso.test SIP/2.0\r\n" + hdr + "Authorization: TLS-DSK qop=\"auth\", opaque=\"0A0B0C0D\", realm=\"SIP Communications Service\", targetname=\"pool.contoso.test\", crand=\"1\", cnum=\"1\", response=\"00\", version=4\r\n\r\n"))
 	inv := "INVITE sip:bob@contoso.test SIP/2.0\r\nVia: SIP/2.0/TLS 1.2.3.4;branch=z9hG4bK2\r\nFrom: <sip:alice@contoso.test>;tag=a\r\nTo: <sip:bob@contoso.test>\r\nCall-ID: call\r\nCSeq: 1 INVITE\r\n"
 	f.Add([]byte(inv + "Authorization: NTLM opaque=\"1\", crand=\"1\", cnum=\"1\", response=\"00\"\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n"))
 	f.Add([]byte(strings.Replace(inv, "INVITE sip:bob", "CANCEL sip:bob", 1) + "\r\n"))
