@@ -25,8 +25,6 @@ import (
 	"github.com/handset-dev/handset/cmd/handset/internal/fleet"
 	"github.com/handset-dev/handset/cmd/handset/internal/metrics"
 	"github.com/handset-dev/handset/labfe"
-	"github.com/handset-dev/handset/media"
-	"github.com/handset-dev/handset/media/sdp"
 	"github.com/handset-dev/handset/sipua"
 )
 
@@ -43,6 +41,7 @@ type loadOptions struct {
 	callsPerHour float64
 	callDuration time.Duration
 	callee       string
+	callsSet     bool // --calls-per-hour given (else the embedded labfe's default applies)
 	timeScale    float64
 	target       string
 	serverName   string
@@ -78,9 +77,11 @@ func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
 	rate := fs.String("rate", "25/s", "sign-ins started per second, exact pacing: 12/s, 0.5/s, 90/min")
 	fs.DurationVar(&o.ramp, "ramp", 0, "start every handset evenly over this time (sets --rate to handsets/ramp unless --rate is given)")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of the run from the first sign-in (0: until interrupted)")
-	fs.Float64Var(&o.callsPerHour, "calls-per-hour", 0, "calls placed per registered handset per hour (Poisson)")
-	fs.DurationVar(&o.callDuration, "call-duration", 60*time.Second, "hold time of an established call")
-	fs.StringVar(&o.callee, "callee", "", "callee pattern; {i} is a random handset index, {aor} its AOR (default: a random handset's AOR)")
+	fs.Float64Var(&o.callsPerHour, "calls-per-hour", 0, fmt.Sprintf("SRTP calls placed per registered handset per wall-clock hour (Poisson; not time-scaled) (default %g against the embedded labfe, 0 with --target)", defaultEmbeddedCallsPerHour))
+	fs.DurationVar(&o.callDuration, "call-duration", defaultCallDuration, "hold time of an established call (wall clock: media is never time-scaled)")
+	fs.StringVar(&o.callee, "callee", "", "whom calls go to: echo (the pool's test-call bot, sip:echo@DOMAIN), peer (a random registered handset of the run), "+
+		"or a URI pattern where {aor} is a random registered handset's AOR, {i} its index, {next} the AOR of the caller's next handset, {n} the caller's index "+
+		"(default: echo against the embedded labfe, peer with --target)")
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "divide expiry, SA refresh, credential and retry timers by K (the report prints real equivalents)")
 	fs.StringVar(&o.target, "target", "", "host:port of a real or lab pool (default: an embedded labfe on loopback)")
 	fs.StringVar(&o.serverName, "server-name", "", "registrar host name for TLS (SNI and verification) when --users has no reg.1.server.1.address")
@@ -106,7 +107,10 @@ func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
 	}
 	var err error
 	rateSet := false
-	fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
+	fs.Visit(func(f *flag.Flag) {
+		rateSet = rateSet || f.Name == "rate"
+		o.callsSet = o.callsSet || f.Name == "calls-per-hour"
+	})
 	if o.rate, err = parseRate(*rate); err != nil {
 		return nil, &UsageError{err}
 	}
@@ -207,6 +211,9 @@ func load(ctx context.Context, env *Env, o *loadOptions) (int, error) {
 		err = &UsageError{errors.New("load: --users and --prov need --target (the embedded labfe generates its own users)")}
 	default:
 		tgt, err = startEmbedded(ctx, env, o, len(macs))
+		if !o.callsSet {
+			o.callsPerHour = defaultEmbeddedCallsPerHour
+		}
 	}
 	if err != nil {
 		return 0, err
@@ -363,7 +370,9 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 		StopTimeout: o.stopTimeout, Seed: o.seed,
 	}
 	if o.callsPerHour > 0 {
-		fcfg.Callee = calleeFunc(o.callee, plan)
+		if fcfg.Callee, err = calleeFunc(o.callee, plan, tgt, col); err != nil {
+			return 0, &UsageError{err}
+		}
 	}
 	runner, err := fleet.New(fcfg, specs, factory, col, fleet.WithLogger(log))
 	if err != nil {
@@ -437,6 +446,10 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	if ctx.Err() != nil {
 		info.Notes = append(info.Notes, "interrupted: stopped gracefully before --duration")
 	}
+	if o.callsPerHour > 0 && o.timeScale > 1 {
+		info.Notes = append(info.Notes, fmt.Sprintf("calls are not time-scaled: %g per handset per wall-clock hour, held %s (media runs in real time)",
+			o.callsPerHour, o.callDuration))
+	}
 	sum := metrics.NewSummary(final, info, o.pass)
 	if err := outs.finish(col, sum); err != nil {
 		return 0, &EnvError{err}
@@ -446,21 +459,6 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 		return ExitRunFailed, nil
 	}
 	return ExitOK, nil
-}
-
-// calleeFunc expands --callee: {i} is a random handset index of this run
-// (other than the caller), {aor} that handset's AOR.
-func calleeFunc(pattern string, plan []handsetPlan) func(int, *rand.Rand) string {
-	if pattern == "" {
-		pattern = "sip:{aor}"
-	}
-	return func(from int, r *rand.Rand) string {
-		j := r.IntN(len(plan))
-		if plan[j].spec.Index == from && len(plan) > 1 {
-			j = (j + 1) % len(plan)
-		}
-		return strings.NewReplacer("{i}", strconv.Itoa(plan[j].spec.Index), "{aor}", strings.TrimPrefix(plan[j].cfg.AOR, "sip:")).Replace(pattern)
-	}
 }
 
 func serveMetrics(addr string, col *metrics.Collector) (*http.Server, string, error) {
@@ -609,15 +607,4 @@ func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
-}
-
-// loadMediaConfig is the media of a load run's handsets: the Lync base
-// profile's SRTP (seed Appendix A: 1-byte MKI starting at 1, key lifetime
-// 2^31) and G.711, with SRTP offered (reg.1.srtp.offer=1, as in-band
-// ucPC2PCAVEncryption RequireEncryption sets it), so handset-to-handset
-// calls are encrypted as on Lync. The local address comes from each
-// handset's flow.
-func loadMediaConfig() media.Config {
-	return media.Config{Codecs: []sdp.Codec{sdp.PCMU, sdp.PCMA}, Policy: sdp.PolicyFromConfig(true, true, false),
-		MKI: true, MKILength: 1, MKIStartSessionAtOne: true, KeyLifetime: 1 << 31, DSCP: media.DefaultDSCP}
 }

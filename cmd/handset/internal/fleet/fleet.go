@@ -370,7 +370,7 @@ func (s *callScheduler) fire(i int) {
 			Callee: callee, Start: start, Setup: res.Setup, Duration: res.Held,
 			Established: res.Established, Outcome: res.Outcome, Status: res.Status, Reason: res.Reason,
 			PacketsSent: st.PacketsSent, PacketsReceived: st.PacketsReceived, Lost: st.Lost, Jitter: st.Jitter,
-			SRTPFailures: st.SRTPAuthFailures + st.MKIMismatches + st.ReplayDrops,
+			SRTPFailures: st.SRTPAuthFailures + st.MKIMismatches + st.ReplayDrops, Encrypted: st.Encrypted,
 		}, err)
 	})
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/handset-dev/handset/cmd/handset/internal/metrics"
 	"github.com/handset-dev/handset/internal/testutil"
+	"github.com/handset-dev/handset/media"
+	"github.com/handset-dev/handset/media/rtp"
 	"github.com/handset-dev/handset/sipua"
 )
 
@@ -122,7 +124,10 @@ func (f callingFake) PlaceCall(ctx context.Context, callee string, hold time.Dur
 	}
 	start := time.Now()
 	sleep(ctx, hold)
-	return CallResult{Established: true, Setup: 50 * time.Millisecond, Held: time.Since(start)}, nil
+	held := time.Since(start)
+	pkts := uint64(held / (20 * time.Millisecond)) // G.711, 20 ms, both ways
+	return CallResult{Established: true, Setup: 50 * time.Millisecond, Held: held,
+		Stats: media.Stats{Stats: rtp.Stats{PacketsSent: pkts, PacketsReceived: pkts}, Encrypted: true}}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -215,8 +220,8 @@ func TestSmallRun(t *testing.T) {
 		if sum.Totals["calls_attempted"] == 0 || sum.Totals["calls_established"] == 0 {
 			t.Errorf("no calls: %v", sum.Totals)
 		}
-		if got := sum.Totals["calls_attempted"]; got != sum.Totals["calls_established"]+sum.Totals["calls_failed"] {
-			t.Errorf("calls attempted %d != established+failed %v", got, sum.Totals)
+		if got := sum.Totals["calls_attempted"]; got != sum.Totals["calls_established"]+sum.Totals["calls_failed"]+sum.Totals["calls_aborted"] {
+			t.Errorf("calls attempted %d != established+failed+aborted %v", got, sum.Totals)
 		}
 		// Every failure has a reason, and the failure table adds up.
 		var nf int64
@@ -226,7 +231,7 @@ func TestSmallRun(t *testing.T) {
 			}
 			nf += f.Count
 		}
-		if nf != sum.Totals["failed_logons"]+sum.Totals["endpoints_disconnected"]+sum.Totals["calls_failed"] {
+		if nf != sum.Totals["failed_logons"]+sum.Totals["endpoints_disconnected"]+sum.Totals["calls_failed"]+sum.Totals["calls_media_failed"] {
 			t.Errorf("failures %d do not add up: %v", nf, sum.Totals)
 		}
 		checkStatsSum(t, stats.Bytes(), sum)

@@ -24,7 +24,8 @@
 //	    logon_attempts, logons, failed_logons, endpoints_disconnected,
 //	    handsets_registered, reregistrations, unregistrations, keepalives,
 //	    messages_sent, messages_received, calls_attempted,
-//	    calls_established, calls_failed, logons_aborted
+//	    calls_established, calls_failed, logons_aborted, retry_backoffs,
+//	    server_changes, calls_media_failed, calls_aborted
 //	failures(P), failures(C)     sum of the failure table
 //	signin_{p50,p95,p99}_ms(P|C), call_setup_{p50,p95,p99}_ms(P|C)
 //
@@ -37,8 +38,11 @@
 // calls_attempted, calls_established, last_outcome, last_status,
 // last_reason, last_error.
 //
-// calls.csv, one row per call: start, handset, from, callee, established,
-// setup_ms, duration_ms, outcome, status, reason.
+// calls.csv, one row per call (a CDR): start, handset, from, callee,
+// established, setup_ms, duration_ms, outcome, status, reason,
+// packets_sent, packets_received, lost, jitter_ms, srtp_failures
+// (authentication failures + MKI mismatches + replays), srtp (the media was
+// encrypted).
 //
 // summary.json: start, end, duration_s, handsets, shard, target, time_scale,
 // real_equivalents, totals (every counter plus failures), counters (the
@@ -50,7 +54,15 @@
 //
 // A failure's kind is "logon" (a sign-in attempt failed), "registered" (a
 // live registration was lost) or "call". Sign-ins cut short by the run's own
-// graceful stop count as logons_aborted, not as failures.
+// graceful stop count as logons_aborted, calls still in setup then as
+// calls_aborted, not as failures.
+//
+// Calls: calls_attempted = calls_established + calls_failed + calls_aborted.
+// An established call held at least MinMediaHold whose media failed (no
+// packet sent or received, or any SRTP failure) stays established but
+// counts in calls_media_failed and in the failure table (outcome media).
+// VoIP Pass Rate % = (calls_established − calls_media_failed) /
+// (calls_attempted − calls_aborted).
 //
 // # Prometheus (--metrics ADDR, /metrics)
 //

@@ -208,6 +208,7 @@ type CallRecord struct {
 	PacketsSent, PacketsReceived, Lost uint64
 	Jitter                             time.Duration
 	SRTPFailures                       uint64 // authentication failures + MKI mismatches + replays
+	Encrypted                          bool   // the media was SRTP
 }
 
 // CallStarted counts a call attempt and returns its start time.
@@ -221,22 +222,58 @@ func (h *Handset) CallStarted() time.Time {
 	return c.now()
 }
 
+// MinMediaHold is how long an established call must have been held before
+// its media is judged: 50 packets of 20 ms are due by then, so a call with
+// no packet in one direction has failed media, not a slow start.
+const MinMediaHold = time.Second
+
+// MediaVerdict is why an established call's media failed, or "" when it
+// passed (or was held too briefly to judge). The reasons are fixed strings,
+// the failure table's buckets.
+func (r CallRecord) MediaVerdict() string {
+	switch {
+	case !r.Established || r.Duration < MinMediaHold:
+		return ""
+	case r.PacketsSent == 0:
+		return "no packets sent"
+	case r.PacketsReceived == 0:
+		return "no packets received"
+	case r.SRTPFailures > 0:
+		return "srtp failures"
+	}
+	return ""
+}
+
 // CallEnded records a finished call (established or failed). A failed call
-// without a reason gets one from sipua.Classify(err).
+// without a reason gets one from sipua.Classify(err). A call still in setup
+// when the run's graceful stop cancelled it (err is context.Canceled) is
+// counted as aborted, not failed, like a sign-in cut by the stop. An
+// established call whose media failed (MediaVerdict) is counted in
+// CallsMediaFailed and in the failure table under outcome media.
 func (h *Handset) CallEnded(rec CallRecord, err error) {
 	c := h.c
 	c.callsActive.Add(-1)
 	rec.Handset = h.index
+	mediaWhy := rec.MediaVerdict()
 	h.mu.Lock()
 	rec.From = h.id
-	if rec.Established {
+	if rec.Established && mediaWhy == "" {
 		h.n.callsOK++
 	}
 	h.mu.Unlock()
-	if rec.Established {
+	switch {
+	case rec.Established:
 		c.add(CallsEstablished, 1)
 		c.callSetup.observe(rec.Setup)
-	} else {
+		if mediaWhy != "" {
+			c.add(CallsMediaFailed, 1)
+			rec.Outcome, rec.Reason = sipua.OutcomeMedia, mediaWhy
+			c.fail(FailureKey{Kind: "call", Outcome: sipua.OutcomeMedia, Reason: mediaWhy})
+		}
+	case errors.Is(err, context.Canceled):
+		c.add(CallsAborted, 1)
+		rec.Reason = "aborted by stop"
+	default:
 		c.add(CallsFailed, 1)
 		if rec.Reason == "" {
 			o, r := sipua.Classify(err)

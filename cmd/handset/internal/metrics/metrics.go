@@ -32,6 +32,8 @@ const (
 	LogonsAborted                        // sign-ins interrupted by the graceful stop (not failures)
 	RetryBackoffs                        // RFC 5626 waits before a new sign-in attempt (sipua EventBackoff)
 	ServerChanges                        // moves to another registrar: failover, fail-back, 301 (sipua EventServer)
+	CallsMediaFailed                     // established calls whose media failed (no packets one way, SRTP failures)
+	CallsAborted                         // calls in setup when the run's graceful stop cancelled them (not failures)
 	numCounters
 )
 
@@ -52,6 +54,8 @@ var counterNames = [numCounters]struct{ key, lss string }{
 	LogonsAborted:         {"logons_aborted", "Logons Aborted By Stop"},
 	RetryBackoffs:         {"retry_backoffs", "Retry Backoffs"},
 	ServerChanges:         {"server_changes", "Server Changes"},
+	CallsMediaFailed:      {"calls_media_failed", "Calls With Failed Media"},
+	CallsAborted:          {"calls_aborted", "Calls Aborted By Stop"},
 }
 
 // Key is the snake_case name used in CSV columns, JSON and Prometheus.
@@ -247,13 +251,17 @@ func (s Snapshot) FailureTotal() int64 {
 	return n
 }
 
-// VoIPPassRate is Calls Established / Calls Attempted in percent
-// (LyncPerfTool's "VoIP Pass Rate %"); 100 when no call was attempted.
+// VoIPPassRate is LyncPerfTool's "VoIP Pass Rate %": the calls that were
+// established and whose media passed, in percent of the calls attempted.
+// Calls the run's own graceful stop cut during setup (CallsAborted) are
+// neither passes nor failures and leave the denominator; 100 when no call
+// counts.
 func (s Snapshot) VoIPPassRate() float64 {
-	if s.Counters[CallsAttempted] == 0 {
+	n := s.Counters[CallsAttempted] - s.Counters[CallsAborted]
+	if n <= 0 {
 		return 100
 	}
-	return 100 * float64(s.Counters[CallsEstablished]) / float64(s.Counters[CallsAttempted])
+	return 100 * float64(s.Counters[CallsEstablished]-s.Counters[CallsMediaFailed]) / float64(n)
 }
 
 // Sub returns the period between prev and s: counters, histograms and

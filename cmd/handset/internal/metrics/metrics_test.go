@@ -131,9 +131,40 @@ func TestCalls(t *testing.T) {
 	if err := c.WriteCallsCSV(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(buf.String(), "\n"); n != 3 || !strings.Contains(buf.String(), ",alice,sip:carol@lab,false,0.0,0.0,server_error,486,486 Busy Here,0,0,0,0.0,0\n") ||
-		!strings.Contains(buf.String(), ",alice,sip:bob@lab,true,40.0,1000.0,success,0,,50,49,1,2.0,0\n") {
+	if n := strings.Count(buf.String(), "\n"); n != 3 || !strings.Contains(buf.String(), ",alice,sip:carol@lab,false,0.0,0.0,server_error,486,486 Busy Here,0,0,0,0.0,0,false\n") ||
+		!strings.Contains(buf.String(), ",alice,sip:bob@lab,true,40.0,1000.0,success,0,,50,49,1,2.0,0,false\n") {
 		t.Errorf("calls.csv:\n%s", buf.String())
+	}
+}
+
+// TestCallMediaAndAbort: an established call whose media failed is not a
+// pass and lands in the failure table under media; a call cancelled by the
+// run's stop during setup is aborted (neither pass nor failure); a call too
+// short to judge passes.
+func TestCallMediaAndAbort(t *testing.T) {
+	c := newCollector(t, 1)
+	h := c.Handset(0)
+	for range 4 {
+		h.CallStarted()
+	}
+	h.CallEnded(CallRecord{Established: true, Duration: 2 * time.Second, PacketsSent: 100, PacketsReceived: 100}, nil)
+	h.CallEnded(CallRecord{Established: true, Duration: 2 * time.Second, PacketsSent: 100, PacketsReceived: 90, SRTPFailures: 10}, nil)
+	h.CallEnded(CallRecord{Established: true, Duration: 100 * time.Millisecond}, nil) // too short to judge
+	h.CallEnded(CallRecord{}, fmt.Errorf("sipua: call: canceled: %w", context.Canceled))
+	s := c.Snapshot()
+	if s.Counters[CallsAttempted] != 4 || s.Counters[CallsEstablished] != 3 || s.Counters[CallsMediaFailed] != 1 ||
+		s.Counters[CallsAborted] != 1 || s.Counters[CallsFailed] != 0 {
+		t.Errorf("counters %v", s.Counters)
+	}
+	if got, want := s.VoIPPassRate(), 100*2.0/3; got != want {
+		t.Errorf("pass rate %v, want %v", got, want)
+	}
+	want := map[FailureKey]int64{{Kind: "call", Outcome: sipua.OutcomeMedia, Reason: "srtp failures"}: 1}
+	if diff := cmp.Diff(want, s.Failures); diff != "" {
+		t.Errorf("failures (-want +got):\n%s", diff)
+	}
+	if r := h.Row(); r.Calls != 4 || r.CallsOK != 2 {
+		t.Errorf("row %+v", r)
 	}
 }
 

@@ -195,12 +195,12 @@ func (c *Collector) WriteHandsetsCSV(w io.Writer) error {
 func (c *Collector) WriteCallsCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"start", "handset", "from", "callee", "established", "setup_ms", "duration_ms", "outcome", "status", "reason",
-		"packets_sent", "packets_received", "lost", "jitter_ms", "srtp_failures"})
+		"packets_sent", "packets_received", "lost", "jitter_ms", "srtp_failures", "srtp"})
 	u := func(n uint64) string { return strconv.FormatUint(n, 10) }
 	for _, r := range c.Calls() {
 		_ = cw.Write([]string{r.Start.UTC().Format(time.RFC3339Nano), strconv.Itoa(r.Handset), r.From, r.Callee,
 			strconv.FormatBool(r.Established), ms(r.Setup), ms(r.Duration), r.Outcome.String(),
-			strconv.Itoa(r.Status), r.Reason, u(r.PacketsSent), u(r.PacketsReceived), u(r.Lost), ms(r.Jitter), u(r.SRTPFailures)})
+			strconv.Itoa(r.Status), r.Reason, u(r.PacketsSent), u(r.PacketsReceived), u(r.Lost), ms(r.Jitter), u(r.SRTPFailures), strconv.FormatBool(r.Encrypted)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
