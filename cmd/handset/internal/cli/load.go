@@ -68,6 +68,14 @@ type loadOptions struct {
 	onEmbedded func(*labfe.Server)
 	// onMetrics (tests) receives the bound --metrics address.
 	onMetrics func(addr string)
+	// onCollector (tests) receives the run's collector before the first
+	// sign-in, to stop the run on a condition of its counters, and tick,
+	// which writes a stats.csv row at once (so a state the test waited for
+	// is in the report).
+	onCollector func(col *metrics.Collector, tick func() error)
+	// onDrained (tests) runs after every handset stopped, before the
+	// embedded labfe closes.
+	onDrained func()
 }
 
 func parseLoadFlags(env *Env, args []string) (*loadOptions, error) {
@@ -423,11 +431,17 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 		}
 	})
 
+	if o.onCollector != nil {
+		o.onCollector(col, rec.Tick)
+	}
 	log.Info("load: starting", "handsets", len(plan), "shard", o.shard.String(), "target", tgt.name,
 		"rate_per_s", o.rate, "duration", o.duration, "time_scale", o.timeScale)
 	res, err := runner.Run(ctx)
 	stopBg()
 	wg.Wait()
+	if o.onDrained != nil {
+		o.onDrained()
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -443,7 +457,7 @@ func runPlan(ctx context.Context, env *Env, o *loadOptions, tgt *loadTarget, pla
 	if o.shard.Count > 1 {
 		info.Shard = o.shard.String()
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && o.duration > 0 {
 		info.Notes = append(info.Notes, "interrupted: stopped gracefully before --duration")
 	}
 	if o.callsPerHour > 0 && o.timeScale > 1 {
