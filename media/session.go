@@ -101,7 +101,8 @@ type Session struct {
 	clock    rtp.Clock
 	lifetime uint64 // KeyLifetime rounded down to a power of 2 (a=crypto)
 
-	rtpConn, rtcpConn *net.UDPConn
+	rtpConn, rtcpConn *net.UDPConn // nil with a transport
+	transport         *Transport   // WithTransport; nil: own sockets
 	mkis              *srtp.MKICounter
 	rekeyCh           chan struct{}
 	prot              protector
@@ -196,6 +197,9 @@ func NewSession(cfg Config, opts ...Option) (*Session, error) {
 	s.seq0 = binary.BigEndian.Uint16(rnd[4:])
 	s.ts0 = binary.BigEndian.Uint32(rnd[6:])
 	s.sessID = uint64(binary.BigEndian.Uint32(rnd[10:]) >> 1)
+	if s.transport != nil {
+		return s, nil
+	}
 	if s.rtpConn, s.rtcpConn, err = bindPair(cfg, rnd[10]); err != nil {
 		return nil, err
 	}
@@ -256,11 +260,21 @@ func bindPair(cfg Config, seed byte) (*net.UDPConn, *net.UDPConn, error) {
 	return nil, nil, fmt.Errorf("%w: range %d-%d exhausted: %w", ErrBind, cfg.PortMin, cfg.PortMax, lastErr)
 }
 
-// LocalAddr is the bound RTP address (written in m= and c=).
-func (s *Session) LocalAddr() netip.AddrPort { return s.rtpConn.LocalAddr().(*net.UDPAddr).AddrPort() }
+// LocalAddr is the bound RTP address (written in m= and c=), or the
+// transport's address.
+func (s *Session) LocalAddr() netip.AddrPort {
+	if s.transport != nil {
+		return s.transport.Addr
+	}
+	return s.rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
 
-// LocalRTCPAddr is the bound RTCP address (written in a=rtcp).
+// LocalRTCPAddr is the bound RTCP address (written in a=rtcp); with a
+// transport RTCP shares the RTP address.
 func (s *Session) LocalRTCPAddr() netip.AddrPort {
+	if s.transport != nil {
+		return s.transport.Addr
+	}
 	return s.rtcpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
@@ -376,10 +390,10 @@ func (s *Session) offerLocked(dir sdp.Direction, newKey bool) ([]byte, error) {
 		dir = sdp.SendRecv
 	}
 	off, err := sdp.Offer(sdp.OfferConfig{
-		Address: s.cfg.LocalIP.String(), Port: int(s.LocalAddr().Port()), RTCPPort: int(s.LocalRTCPAddr().Port()),
+		Address: s.sdpAddress(), Port: int(s.LocalAddr().Port()), RTCPPort: int(s.LocalRTCPAddr().Port()),
 		SessionID: s.sessID, Version: s.peekVersion(), Bandwidth: s.cfg.Bandwidth,
 		Codecs: s.cfg.Codecs, DTMF: s.cfg.DTMF, Policy: s.cfg.Policy, SRTP: s.srtpConfig(mki),
-		Key: key, Direction: dir, SSRCRange: s.ssrcRange(),
+		Key: key, Direction: dir, SSRCRange: s.ssrcRange(), Attributes: s.sdpAttributes(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("media: offer: %w", err)
@@ -423,10 +437,10 @@ func (s *Session) Answer(remoteOffer []byte) ([]byte, error) {
 		mki = s.mkis.StartSession()
 	}
 	ans, err := sdp.Answer(off, sdp.AnswerConfig{
-		Address: s.cfg.LocalIP.String(), Port: int(s.LocalAddr().Port()), RTCPPort: int(s.LocalRTCPAddr().Port()),
+		Address: s.sdpAddress(), Port: int(s.LocalAddr().Port()), RTCPPort: int(s.LocalRTCPAddr().Port()),
 		SessionID: s.sessID, Version: s.peekVersion(), Bandwidth: s.cfg.Bandwidth,
 		Codecs: s.cfg.Codecs, DTMF: s.cfg.DTMF != 0, Policy: s.cfg.Policy, SRTP: s.srtpConfig(mki),
-		Key: key, Direction: s.wantDir, SSRCRange: s.ssrcRange(),
+		Key: key, Direction: s.wantDir, SSRCRange: s.ssrcRange(), Attributes: s.sdpAttributes(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: answer: %w", ErrNegotiation, err)
@@ -637,11 +651,18 @@ func (s *Session) newStreamLocked(res *sdp.Result, par streamParams, send bool) 
 	if s.stream != nil {
 		sent += s.stream.Stats().PacketsSent
 	}
-	return rtp.NewStream(s.rtpConn, rtp.Config{
+	var conn net.PacketConn = s.rtpConn
+	opts := []rtp.Option{rtp.WithProtector(&s.prot), rtp.WithClock(s.clock), rtp.WithLogger(s.log)}
+	if s.transport != nil {
+		conn = s.transport.Conn // RTCP multiplexed on it
+	} else {
+		opts = append(opts, rtp.WithRTCPConn(s.rtcpConn))
+	}
+	return rtp.NewStream(conn, rtp.Config{
 		Format: f, SSRC: s.ssrc, Seq0: s.seq0 + uint16(sent), TS0: s.ts0 + uint32(sent)*f.Samples(),
 		Source: src, Remote: net.UDPAddrFromAddrPort(par.remote), RemoteRTCP: net.UDPAddrFromAddrPort(par.remoteRTCP),
 		RTCPInterval: s.cfg.RTCPInterval, Hold: !send,
-	}, rtp.WithProtector(&s.prot), rtp.WithClock(s.clock), rtp.WithLogger(s.log), rtp.WithRTCPConn(s.rtcpConn))
+	}, opts...)
 }
 
 // swapLocked makes st the session's stream; a running stream is stopped
@@ -805,7 +826,11 @@ func (s *Session) Close() error {
 		s.mu.Unlock()
 		close(s.closing)
 		s.wg.Wait()
-		err = errors.Join(s.rtpConn.Close(), s.rtcpConn.Close())
+		if s.transport != nil {
+			err = s.transport.Conn.Close()
+		} else {
+			err = errors.Join(s.rtpConn.Close(), s.rtcpConn.Close())
+		}
 		s.mu.Lock()
 		st := s.statsLocked()
 		s.final = &st

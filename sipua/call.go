@@ -295,6 +295,9 @@ func (c *Call) startMedia() error {
 	if c.h.calls.enter() {
 		go c.watchRekey(m.RekeyDue())
 	}
+	if im, ok := m.(*iceMedia); ok && c.h.calls.enter() {
+		go c.watchICE(im.Failed()) // callice.go
+	}
 	return nil
 }
 
@@ -355,7 +358,7 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 	}
 	m, err := newMedia(localIP(c))
 	if err != nil {
-		return nil, &Error{Op: op, Class: OutcomeMedia, Why: "media setup", Err: err}
+		return nil, &Error{Op: op, Class: OutcomeMedia, Why: mediaSetupWhy(err), Err: err}
 	}
 	offer, err := m.Offer(sdp.SendRecv)
 	if err != nil {

@@ -94,7 +94,7 @@ func (h *Handset) onInvite(conn *connection, sa *secAssoc, req *sip.Request) {
 	}
 	m, err := newMedia(localIP(conn))
 	if err != nil {
-		reject(480, "media setup")
+		reject(480, mediaSetupWhy(err))
 		return
 	}
 	var answer []byte

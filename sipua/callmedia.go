@@ -48,7 +48,7 @@ func withMediaFactory(f mediaFactory) Option {
 // calls are answered 480.
 func WithMediaConfig(cfg media.Config, opts ...media.Option) Option {
 	return func(h *Handset) error {
-		h.calls.media = mediaFromConfig(cfg, opts)
+		h.calls.media = h.mediaFromConfig(cfg, opts)
 		return nil
 	}
 }
@@ -58,15 +58,18 @@ func WithMediaConfig(cfg media.Config, opts ...media.Option) Option {
 // (ucPC2PCAVEncryption → reg.1.srtp.*, protocols.md §7.2).
 func (h *Handset) SetMediaConfig(cfg media.Config, opts ...media.Option) {
 	h.calls.mu.Lock()
-	h.calls.media = mediaFromConfig(cfg, opts)
+	h.calls.media = h.mediaFromConfig(cfg, opts)
 	h.calls.mu.Unlock()
 }
 
-func mediaFromConfig(cfg media.Config, opts []media.Option) mediaFactory {
+func (h *Handset) mediaFromConfig(cfg media.Config, opts []media.Option) mediaFactory {
 	return func(local netip.Addr) (mediaSession, error) {
 		c := cfg
 		if !c.LocalIP.IsValid() || c.LocalIP.IsUnspecified() {
 			c.LocalIP = local
+		}
+		if icfg, params := h.iceParams(); icfg != nil { // callice.go
+			return h.newICEMedia(icfg, params, c, opts)
 		}
 		return media.NewSession(c, opts...)
 	}

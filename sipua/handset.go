@@ -127,7 +127,8 @@ type Handset struct {
 	endCalls func(ctx context.Context) // graceful stop: BYE for active calls (set by the call code), nil without calls
 	calls    callRegistry              // calls (call*.go); its own lock
 
-	certs *certState // user certificate, sts-uri, PIN, renewer (cert.go); own lock
+	certs  *certState // user certificate, sts-uri, PIN, renewer (cert.go); own lock
+	iceCfg *ICEConfig // calls over ICE (callice.go, WithICE); nil: off; set only by options
 }
 
 // connection is one sipgo UA with its TLS connection.

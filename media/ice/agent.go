@@ -281,12 +281,24 @@ func (ag *Agent) AddRemote(cands ...Candidate) error {
 	return nil
 }
 
+// SetControlling sets the role before Connect, for a caller that creates
+// the agent before it knows whether it offers or answers (a call: the
+// offerer controls, RFC 8445 §6.1.1).
+func (ag *Agent) SetControlling(on bool) {
+	ag.mu.Lock()
+	ag.cfg.Controlling = on
+	ag.mu.Unlock()
+}
+
 // Connect runs the checks against the peer's credentials: Dial when
 // controlling, Accept when controlled. ctx bounds it (the ICE timeout).
 func (ag *Agent) Connect(ctx context.Context, remoteUfrag, remotePwd string) (net.Conn, error) {
 	var c net.Conn
 	var err error
-	if ag.cfg.Controlling {
+	ag.mu.Lock()
+	controlling := ag.cfg.Controlling
+	ag.mu.Unlock()
+	if controlling {
 		c, err = ag.a.Dial(ctx, remoteUfrag, remotePwd)
 	} else {
 		c, err = ag.a.Accept(ctx, remoteUfrag, remotePwd)

@@ -1,0 +1,486 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	pice "github.com/pion/ice/v4"
+
+	"github.com/handset-dev/handset/media"
+	"github.com/handset-dev/handset/media/ice"
+	"github.com/handset-dev/handset/media/msturn"
+	"github.com/handset-dev/handset/media/sdp"
+)
+
+// Calls over ICE (issue #9 item 5; protocols.md §10.2): with
+// tcpIpApp.ice.mode set and relay credentials held (MRAS, in-band
+// tcpIpApp.ice.*), each call's media leg allocates on the relay, gathers
+// candidates, offers or answers them (a=candidate, a=ice-ufrag, a=ice-pwd;
+// c=/m= name the default candidate, the relay), runs the checks once the
+// answer is in (the offerer controls, RFC 8445 §6.1.1) and sends its SRTP
+// over the selected pair. A relay that cannot be allocated, checks that
+// find nothing within the ICE timeout, or a path lost mid-call end the
+// call with the reason "no relay" (RELIABILITY.md F8); registration is
+// not touched.
+
+// ErrNoRelay is the cause of a call ended (or refused) for "no relay".
+var ErrNoRelay = errors.New("sipua: no relay")
+
+// DefaultICETimeout bounds relay allocation and the connectivity checks.
+const DefaultICETimeout = 10 * time.Second
+
+// ICEConfig turns ICE on for calls.
+type ICEConfig struct {
+	// Mode is tcpIpApp.ice.mode: ice.ModeMSOCS (MS-TURN relay from MRAS)
+	// or ice.ModeGeneric (RFC TURN at the same in-band server); "" is off.
+	// ICE runs only while relay credentials are held (in-band
+	// tcpIpApp.ice.username and .turn.server); without them calls use
+	// plain media as before.
+	Mode string
+	// RelayNetwork is how the MS-TURN relay is reached: "udp" (default,
+	// tcpIpApp.ice.turn.udpPort) or "tcp" (.tcpPort).
+	RelayNetwork string
+	// NoHost offers the relay candidate only (the relay-only "NAT" of the
+	// tests). Without it a relay that cannot be allocated falls back to
+	// host candidates.
+	NoHost bool
+	// IncludeLoopback gathers loopback host candidates (tests).
+	IncludeLoopback bool
+	// Timeout bounds the allocation and the checks (DefaultICETimeout).
+	// A path lost mid-call is given up after pion's keep-alive interval
+	// (2 s) plus twice Timeout (its disconnected, then failed timeout).
+	Timeout time.Duration
+}
+
+// WithICE runs calls over ICE (see ICEConfig).
+func WithICE(cfg ICEConfig) Option {
+	return func(h *Handset) error {
+		switch cfg.Mode {
+		case "", ice.ModeMSOCS, ice.ModeGeneric:
+		default:
+			return fmt.Errorf("sipua: tcpIpApp.ice.mode %q (want MSOCS or GENERIC)", cfg.Mode)
+		}
+		if cfg.Timeout <= 0 {
+			cfg.Timeout = DefaultICETimeout
+		}
+		h.iceCfg = &cfg
+		return nil
+	}
+}
+
+// iceParams returns the ICE configuration and the in-band parameters when
+// a call should use ICE, nil otherwise.
+func (h *Handset) iceParams() (*ICEConfig, map[string]string) {
+	cfg := h.iceCfg
+	if cfg == nil || cfg.Mode == "" {
+		return nil, nil
+	}
+	ib := h.InBand()
+	if ib == nil || strings.TrimSpace(ib.Params["tcpIpApp.ice.turn.server"]) == "" ||
+		ib.Params["tcpIpApp.ice.username"] == "" {
+		return nil, nil
+	}
+	return cfg, ib.Params
+}
+
+// newICEMedia builds one call's media leg over ICE: relay allocation,
+// gathering, and a media.Session over the pair that will be selected.
+func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media.Config, opts []media.Option) (mediaSession, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	icfg := ice.Config{Mode: cfg.Mode, NoHost: cfg.NoHost, IncludeLoopback: cfg.IncludeLoopback,
+		FailedTimeout: cfg.Timeout}
+	var iopts []ice.Option
+	iopts = append(iopts, ice.WithLogger(h.log))
+	var relayErr error
+	switch cfg.Mode {
+	case ice.ModeMSOCS:
+		rc, err := h.allocateRelay(ctx, cfg, params)
+		if err == nil {
+			iopts = append(iopts, ice.WithRelay(rc))
+		} else {
+			relayErr = err
+		}
+	case ice.ModeGeneric:
+		port := params["tcpIpApp.ice.turn.udpPort"]
+		if port == "" {
+			port = "443"
+		}
+		icfg.TURN = net.JoinHostPort(strings.TrimSpace(params["tcpIpApp.ice.turn.server"]), port)
+		icfg.TURNUser, icfg.TURNPassword = params["tcpIpApp.ice.username"], params["tcpIpApp.ice.password"]
+	}
+	if relayErr != nil {
+		if cfg.NoHost {
+			return nil, fmt.Errorf("%w: %w", ErrNoRelay, relayErr)
+		}
+		h.log.Warn("call: no relay, host candidates only", "err", relayErr)
+	}
+	ag, err := ice.New(icfg, iopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoRelay, err)
+	}
+	cands, err := ag.Gather(ctx)
+	if err != nil && (cfg.NoHost || len(cands) == 0) {
+		_ = ag.Close()
+		return nil, fmt.Errorf("%w: gather: %w", ErrNoRelay, err)
+	}
+	def, ok := defaultCandidate(cands)
+	if !ok {
+		_ = ag.Close()
+		return nil, fmt.Errorf("%w: no candidate gathered", ErrNoRelay)
+	}
+	ufrag, pwd := ag.Credentials()
+	var attrs []sdp.Attribute
+	for _, a := range ice.Attributes(ufrag, pwd, cands) {
+		k, v, _ := strings.Cut(a, ":")
+		attrs = append(attrs, sdp.Attribute{Key: k, Value: v})
+	}
+	pc := &pairConn{}
+	sess, err := media.NewSession(mc, append(append([]media.Option(nil), opts...),
+		media.WithTransport(media.Transport{Conn: pc, Addr: def, Attributes: attrs}))...)
+	if err != nil {
+		_ = ag.Close()
+		return nil, err
+	}
+	return &iceMedia{Session: sess, ag: ag, pc: pc, timeout: cfg.Timeout, h: h,
+		failed: make(chan error, 1), closing: make(chan struct{})}, nil
+}
+
+// allocateRelay allocates on the MS-TURN relay the in-band layer names.
+func (h *Handset) allocateRelay(ctx context.Context, cfg *ICEConfig, params map[string]string) (*msturn.Client, error) {
+	mcfg, err := msturn.ConfigFromParams(func(k string) string { return params[k] }, cfg.RelayNetwork)
+	if err != nil {
+		return nil, err
+	}
+	c, err := msturn.New(mcfg, msturn.WithLogger(h.log))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Allocate(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// defaultCandidate is the address for c= and m=: the relay when there is
+// one (it reaches the peer from anywhere, RFC 8445 §5.1.4), else the
+// first host candidate.
+func defaultCandidate(cs []pice.Candidate) (netip.AddrPort, bool) {
+	var best netip.AddrPort
+	for _, c := range cs {
+		if c.Component() != 1 {
+			continue
+		}
+		a, err := netip.ParseAddr(c.Address())
+		if err != nil {
+			continue
+		}
+		ap := netip.AddrPortFrom(a.Unmap(), uint16(c.Port()))
+		if c.Type() == pice.CandidateTypeRelay {
+			return ap, true
+		}
+		if !best.IsValid() {
+			best = ap
+		}
+	}
+	return best, best.IsValid()
+}
+
+// remoteICE reads the peer's ICE attributes of its first audio stream
+// (media level, or session level for ufrag/pwd).
+func remoteICE(body []byte) (ufrag, pwd string, cands []ice.Candidate, err error) {
+	s, err := sdp.Parse(body)
+	if err != nil {
+		return "", "", nil, err
+	}
+	for _, a := range s.Attributes {
+		switch a.Key {
+		case "ice-ufrag":
+			ufrag = a.Value
+		case "ice-pwd":
+			pwd = a.Value
+		}
+	}
+	for _, m := range s.Media {
+		if m.Type != "audio" {
+			continue
+		}
+		for _, a := range m.Attributes {
+			switch a.Key {
+			case "ice-ufrag":
+				ufrag = a.Value
+			case "ice-pwd":
+				pwd = a.Value
+			case "candidate":
+				c, perr := ice.ParseCandidateLine(a.Value)
+				if perr != nil || c.Component != 1 {
+					continue // RTCP's component 2 is not used; a bad line is skipped (RFC 8839 §5.1)
+				}
+				cands = append(cands, c)
+			}
+		}
+		break
+	}
+	if ufrag == "" || pwd == "" || len(cands) == 0 {
+		return "", "", nil, fmt.Errorf("%w: the peer's SDP has no ICE credentials or candidates", ErrNoRelay)
+	}
+	return ufrag, pwd, cands, nil
+}
+
+// iceMedia is a media.Session whose transport is an ICE agent's selected
+// pair. It owns the agent and the checks' goroutine; Close stops both.
+type iceMedia struct {
+	*media.Session
+	h       *Handset
+	ag      *ice.Agent
+	pc      *pairConn
+	timeout time.Duration
+
+	mu         sync.Mutex
+	roleSet    bool
+	ufrag, pwd string // the peer's
+	haveRemote bool
+	started    bool
+	failed     chan error // one value: why the path is gone
+	closing    chan struct{}
+	closeOnce  sync.Once
+	wg         sync.WaitGroup
+}
+
+// Failed delivers why the ICE path failed (wraps ErrNoRelay).
+func (m *iceMedia) Failed() <-chan error { return m.failed }
+
+func (m *iceMedia) setRole(controlling bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.roleSet {
+		m.roleSet = true
+		m.ag.SetControlling(controlling)
+	}
+}
+
+// takeRemote adds the peer's candidates once (re-INVITEs repeat them).
+func (m *iceMedia) takeRemote(body []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.haveRemote {
+		return nil
+	}
+	ufrag, pwd, cands, err := remoteICE(body)
+	if err != nil {
+		return err
+	}
+	if err := m.ag.AddRemote(cands...); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoRelay, err)
+	}
+	m.ufrag, m.pwd, m.haveRemote = ufrag, pwd, true
+	return nil
+}
+
+func (m *iceMedia) Offer(dir sdp.Direction) ([]byte, error) {
+	m.setRole(true)
+	return m.Session.Offer(dir)
+}
+
+func (m *iceMedia) Answer(remoteOffer []byte) ([]byte, error) {
+	m.setRole(false)
+	if err := m.takeRemote(remoteOffer); err != nil {
+		return nil, fmt.Errorf("%w: %w", media.ErrNegotiation, err)
+	}
+	return m.Session.Answer(remoteOffer)
+}
+
+func (m *iceMedia) Accept(remoteAnswer []byte) error {
+	if err := m.takeRemote(remoteAnswer); err != nil {
+		return fmt.Errorf("%w: %w", media.ErrNegotiation, err)
+	}
+	return m.Session.Accept(remoteAnswer)
+}
+
+// Start runs the connectivity checks in the background (bounded by the
+// ICE timeout) and starts the streams on the selected pair; it does not
+// block. A failure is delivered on Failed.
+func (m *iceMedia) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.started {
+		return nil
+	}
+	if !m.haveRemote {
+		return fmt.Errorf("%w: start before the peer's candidates", ErrNoRelay)
+	}
+	m.started = true
+	m.wg.Add(1)
+	go m.run(ctx, m.ufrag, m.pwd)
+	return nil
+}
+
+func (m *iceMedia) fail(err error) {
+	select {
+	case m.failed <- fmt.Errorf("%w: %w", ErrNoRelay, err):
+	default:
+	}
+}
+
+func (m *iceMedia) run(ctx context.Context, ufrag, pwd string) {
+	defer m.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // Close ends the checks
+		select {
+		case <-m.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	ictx, icancel := context.WithTimeout(ctx, m.timeout)
+	conn, err := m.ag.Connect(ictx, ufrag, pwd)
+	icancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			m.fail(fmt.Errorf("ice checks: %w", err))
+		}
+		return
+	}
+	if l, r, serr := m.ag.Selected(); serr == nil {
+		m.h.log.Debug("call: ice selected", "local", l.String(), "remote", r.String())
+	}
+	m.pc.set(conn)
+	if err := m.Session.Start(ctx); err != nil {
+		if ctx.Err() == nil {
+			m.fail(err)
+		}
+		return
+	}
+	select {
+	case <-m.ag.Failed():
+		m.fail(errors.New("ice path lost"))
+	case <-ctx.Done():
+	}
+}
+
+// Close stops the checks, the streams and the agent (with its relay
+// allocation).
+func (m *iceMedia) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.closing)
+		m.wg.Wait()
+		err = errors.Join(m.Session.Close(), m.ag.Close())
+	})
+	return err
+}
+
+// pairConn is the media.Transport conn: the ICE conn once a pair is
+// selected. Writes before that are dropped; the streams start only after.
+type pairConn struct {
+	mu     sync.Mutex
+	c      net.Conn
+	closed bool
+}
+
+func (p *pairConn) set(c net.Conn) {
+	p.mu.Lock()
+	p.c = c
+	p.mu.Unlock()
+}
+
+func (p *pairConn) get() (net.Conn, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.c, p.closed
+}
+
+func (p *pairConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c, closed := p.get()
+	if c == nil || closed {
+		return 0, nil, net.ErrClosed
+	}
+	n, err := c.Read(b)
+	if err != nil {
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			err = fmt.Errorf("%w: %w", net.ErrClosed, err) // the agent is gone
+		}
+		return 0, nil, err
+	}
+	return n, c.RemoteAddr(), nil
+}
+
+func (p *pairConn) WriteTo(b []byte, _ net.Addr) (int, error) {
+	c, closed := p.get()
+	switch {
+	case closed:
+		return 0, net.ErrClosed
+	case c == nil:
+		return len(b), nil
+	}
+	return c.Write(b)
+}
+
+func (p *pairConn) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	return nil // the agent owns the ICE conn
+}
+
+func (p *pairConn) LocalAddr() net.Addr {
+	if c, _ := p.get(); c != nil && c.LocalAddr() != nil {
+		return c.LocalAddr()
+	}
+	return &net.UDPAddr{}
+}
+
+func (p *pairConn) SetDeadline(t time.Time) error {
+	if c, _ := p.get(); c != nil {
+		return c.SetDeadline(t)
+	}
+	return nil
+}
+
+func (p *pairConn) SetReadDeadline(t time.Time) error {
+	if c, _ := p.get(); c != nil {
+		return c.SetReadDeadline(t)
+	}
+	return nil
+}
+
+func (p *pairConn) SetWriteDeadline(t time.Time) error {
+	if c, _ := p.get(); c != nil {
+		return c.SetWriteDeadline(t)
+	}
+	return nil
+}
+
+// watchICE ends the call with "no relay" when its ICE path fails.
+func (c *Call) watchICE(failed <-chan error) {
+	defer c.h.calls.wg.Done()
+	select {
+	case <-c.done:
+	case <-c.h.closing:
+	case err := <-failed:
+		conn, sa, cerr := c.h.callConn()
+		e := &Error{Op: "call " + c.peer, Class: OutcomeMedia, Why: "no relay", Err: err}
+		if cerr != nil {
+			c.end(e, e.Why, 0)
+			return
+		}
+		c.bye(conn, sa, e)
+	}
+}
+
+// mediaSetupWhy is the reason for a media leg that could not be set up.
+func mediaSetupWhy(err error) string {
+	if errors.Is(err, ErrNoRelay) {
+		return "no relay"
+	}
+	return "media setup"
+}
