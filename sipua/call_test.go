@@ -577,3 +577,29 @@ func TestCallBadSDPAndNoCallWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCallEndsWhenFlowLost: labfe closes alice's flow mid-call; her call
+// ends with the reason "connection lost" (RELIABILITY.md F1).
+func TestCallEndsWhenFlowLost(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFE(t)
+	clock := newManualClock()
+	startParty(t, fe, "bob", clock, CallConfig{AnswerDelay: -1})
+	alice := startParty(t, fe, "alice", clock, CallConfig{})
+	ac, err := alice.h.Call(context.Background(), "bob@contoso.test", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fe.CloseFlows("alice@contoso.test"); n == 0 {
+		t.Fatal("no flow closed")
+	}
+	select {
+	case <-ac.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("call did not end")
+	}
+	o, why := Classify(ac.Err())
+	if o != OutcomeTransport || why != "connection lost" {
+		t.Errorf("call ended %v %q (%v)", o, why, ac.Err())
+	}
+}

@@ -319,11 +319,11 @@ func (h *Handset) onReinvite(conn *connection, sa *secAssoc, req *sip.Request) {
 	c.dlg.remoteSeq = cseqOf(req)
 	m := c.media
 	c.mu.Unlock()
-	defer func() {
+	done := func() {
 		c.mu.Lock()
 		c.reinviting = false
 		c.mu.Unlock()
-	}()
+	}
 	var body []byte
 	var err error
 	if len(req.Body()) > 0 {
@@ -338,6 +338,7 @@ func (h *Handset) onReinvite(conn *connection, sa *secAssoc, req *sip.Request) {
 			hdrs = append(hdrs, sip.NewHeader("Warning", warn))
 		}
 		h.respond(conn, sa, req, code, reasonFor(code), "", nil, hdrs...)
+		done()
 		return
 	}
 	c.mu.Lock()
@@ -350,6 +351,8 @@ func (h *Handset) onReinvite(conn *connection, sa *secAssoc, req *sip.Request) {
 	s := c.holdStateLocked()
 	c.mu.Unlock()
 	h.respond(conn, sa, req, 200, "OK", "", body, sip.NewHeader("Contact", h.localContact(conn)))
+	// Free for our own re-INVITE before anyone sees the new state.
+	done()
 	c.setState(s, 0)
 }
 
@@ -357,6 +360,16 @@ func (h *Handset) onReinvite(conn *connection, sa *secAssoc, req *sip.Request) {
 func (h *Handset) hangupAll(ctx context.Context) {
 	for _, c := range h.Calls() {
 		_ = c.Hangup(ctx)
+	}
+}
+
+// endCallsLost ends every call when the handset's flow is gone: Lync binds
+// a dialog to the flow its Contact/GRUU was registered on, and a new flow
+// is a new binding, so the calls cannot go on (RELIABILITY.md F1: they end
+// with the reason "connection lost").
+func (h *Handset) endCallsLost() {
+	for _, c := range h.Calls() {
+		c.end(&Error{Op: "call " + c.peer, Class: OutcomeTransport, Why: "connection lost"}, "connection lost", 0)
 	}
 }
 

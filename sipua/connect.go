@@ -190,6 +190,7 @@ func (h *Handset) disconnect() {
 	h.mu.Unlock()
 	if c != nil {
 		c.close()
+		h.endCallsLost() // callin.go
 	}
 }
 
