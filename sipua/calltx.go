@@ -118,6 +118,11 @@ func (h *Handset) callConn() (*connection, *secAssoc, error) {
 	if c == nil || c.tc == nil || st != StateRegistered && st != StateAuthenticating {
 		return nil, nil, ErrNotRegistered
 	}
+	if sa == nil && !h.cfg.standard() {
+		// Between SA refreshes (a full re-authentication) nothing may go
+		// out unsigned (protocols.md §2.4).
+		return nil, nil, ErrNotRegistered
+	}
 	return c, sa, nil
 }
 
