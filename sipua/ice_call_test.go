@@ -70,8 +70,8 @@ func onlyCall(h *sipua.Handset) *sipua.Call {
 // handsets behind the relay-only "NAT" (alice reaches labfe's MS-TURN relay
 // over UDP, bob over TCP) get MRAS credentials, alice INVITEs bob through
 // labfe with ICE candidates in the offer, both run ICE after the answer and
-// the call's SRTP (with MKI) flows both ways over the relay; alice's BYE
-// ends it and frees both allocations.
+// the call's SRTP (with MKI) flows both ways over the relay, across a hold
+// and resume; alice's BYE ends it and frees both allocations.
 func TestICECallThroughRelay(t *testing.T) {
 	testutil.VerifyNoLeaks(t)
 	lab := startMRASLab(t, 0)
@@ -91,6 +91,18 @@ func TestICECallThroughRelay(t *testing.T) {
 	if st := lab.relay.Stats(); st.Allocations != 2 || st.Rejected != 0 || st.RelayedToUser < 100 {
 		t.Fatalf("relay stats %+v", st)
 	}
+	// Hold and resume re-INVITE over the same pair (the candidates are
+	// repeated, ICE is not restarted).
+	if err := ac.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob held", func() bool { return bc.State() == sipua.CallRemoteHeld })
+	if err := ac.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob resumed", func() bool { return bc.State() == sipua.CallEstablished })
+	before := bc.Stats().PacketsReceived
+	waitFor(t, 20*time.Second, "media after resume", func() bool { return bc.Stats().PacketsReceived >= before+25 })
 	if err := ac.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
