@@ -692,3 +692,46 @@ func waitAsync(p *callParty, ok func(Event) bool, stop <-chan struct{}) <-chan s
 	}()
 	return ch
 }
+
+// TestCallRealMedia30s: a 30 s call of media time (the media clock runs
+// 20x, so 1.5 s of wall time) with real SRTP through labfe, placed with
+// PlaceCall as the load runner does: packets sent ≈ received on both
+// sides, no SRTP failure.
+func TestCallRealMedia30s(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFE(t)
+	mc := media.Config{LocalIP: netip.MustParseAddr("127.0.0.1"), Codecs: []sdp.Codec{sdp.PCMU},
+		Policy: sdp.PolicyFromConfig(true, true, false), MKI: true, MKILength: 1, MKIStartSessionAtOne: true,
+		KeyLifetime: 1 << 31}
+	clock := realClock{}
+	bob := startParty(t, fe, "bob", clock, CallConfig{AnswerDelay: -1}, WithMediaConfig(mc, media.WithClock(fastClock{})))
+	alice := startParty(t, fe, "alice", clock, CallConfig{}, WithMediaConfig(mc, media.WithClock(fastClock{})))
+	stop := make(chan struct{})
+	defer close(stop)
+	up := waitAsync(bob, callState(CallEstablished), stop)
+	calls := make(chan *Call, 1)
+	go func() {
+		select {
+		case <-up:
+			calls <- bob.h.Calls()[0]
+		case <-stop:
+		}
+	}()
+	res, err := alice.h.PlaceCall(context.Background(), "bob@contoso.test", 1500*time.Millisecond)
+	if err != nil || !res.Established || res.Reason != "local bye" {
+		t.Fatalf("PlaceCall: %+v %v", res, err)
+	}
+	bc := <-calls
+	<-bc.Done()
+	near := func(a, b uint64) bool { return a+a/50+5 >= b && b+b/50+5 >= a }
+	a, b := res.Stats, bc.Stats()
+	t.Logf("alice sent %d received %d; bob sent %d received %d", a.PacketsSent, a.PacketsReceived, b.PacketsSent, b.PacketsReceived)
+	if a.PacketsSent < 300 || !near(a.PacketsSent, b.PacketsReceived) || !near(b.PacketsSent, a.PacketsReceived) {
+		t.Errorf("packets: alice %+v bob %+v", a.Stats, b.Stats)
+	}
+	for name, st := range map[string]media.Stats{"alice": a, "bob": b} {
+		if st.SRTPAuthFailures != 0 || st.MKIMismatches != 0 || st.ReplayDrops != 0 || !st.Encrypted || !st.MKI {
+			t.Errorf("%s: %+v", name, st)
+		}
+	}
+}
