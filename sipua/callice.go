@@ -75,18 +75,22 @@ func WithICE(cfg ICEConfig) Option {
 }
 
 // iceParams returns the ICE configuration and the in-band parameters when
-// a call should use ICE, nil otherwise.
-func (h *Handset) iceParams() (*ICEConfig, map[string]string) {
+// a call should use ICE, nil otherwise. Without relay credentials a
+// relay-only handset (NoHost) cannot reach anyone: ErrNoRelay.
+func (h *Handset) iceParams() (*ICEConfig, map[string]string, error) {
 	cfg := h.iceCfg
 	if cfg == nil || cfg.Mode == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ib := h.InBand()
 	if ib == nil || strings.TrimSpace(ib.Params["tcpIpApp.ice.turn.server"]) == "" ||
 		ib.Params["tcpIpApp.ice.username"] == "" {
-		return nil, nil
+		if cfg.NoHost {
+			return nil, nil, fmt.Errorf("%w: no relay credentials (MRAS)", ErrNoRelay)
+		}
+		return nil, nil, nil
 	}
-	return cfg, ib.Params
+	return cfg, ib.Params, nil
 }
 
 // newICEMedia builds one call's media leg over ICE: relay allocation,
@@ -148,7 +152,8 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 		_ = ag.Close()
 		return nil, err
 	}
-	return &iceMedia{Session: sess, ag: ag, pc: pc, timeout: cfg.Timeout, h: h,
+	return &iceMedia{Session: sess, ag: ag, pc: pc, timeout: cfg.Timeout, h: h, noHost: cfg.NoHost,
+		plain:  func() (*media.Session, error) { return media.NewSession(mc, opts...) },
 		failed: make(chan error, 1), closing: make(chan struct{})}, nil
 }
 
@@ -242,8 +247,14 @@ type iceMedia struct {
 	ag      *ice.Agent
 	pc      *pairConn
 	timeout time.Duration
+	noHost  bool
+	// plain makes a session on the handset's own sockets, for an offer
+	// without ICE (a peer that does not do ICE) when host candidates are
+	// allowed: the call falls back to plain media.
+	plain func() (*media.Session, error)
 
 	mu         sync.Mutex
+	fellBack   bool // plain media: no agent any more
 	roleSet    bool
 	ufrag, pwd string // the peer's
 	haveRemote bool
@@ -285,19 +296,57 @@ func (m *iceMedia) takeRemote(body []byte) error {
 }
 
 func (m *iceMedia) Offer(dir sdp.Direction) ([]byte, error) {
-	m.setRole(true)
+	m.mu.Lock()
+	fellBack := m.fellBack
+	m.mu.Unlock()
+	if !fellBack {
+		m.setRole(true)
+	}
 	return m.Session.Offer(dir)
 }
 
 func (m *iceMedia) Answer(remoteOffer []byte) ([]byte, error) {
+	m.mu.Lock()
+	first, fellBack := !m.roleSet, m.fellBack
+	m.mu.Unlock()
+	if fellBack {
+		return m.Session.Answer(remoteOffer)
+	}
 	m.setRole(false)
 	if err := m.takeRemote(remoteOffer); err != nil {
-		return nil, fmt.Errorf("%w: %w", media.ErrNegotiation, err)
+		if !first || m.noHost || !errors.Is(err, ErrNoRelay) {
+			return nil, fmt.Errorf("%w: %w", media.ErrNegotiation, err)
+		}
+		if ferr := m.fallBack(); ferr != nil {
+			return nil, ferr
+		}
 	}
 	return m.Session.Answer(remoteOffer)
 }
 
+// fallBack replaces the ICE leg by plain media before anything was sent
+// (an initial offer without ICE).
+func (m *iceMedia) fallBack() error {
+	s, err := m.plain()
+	if err != nil {
+		return err
+	}
+	m.h.log.Info("call: the offer has no ICE, plain media")
+	old := m.Session
+	m.Session = s // nothing else uses the leg before Answer returns
+	m.mu.Lock()
+	m.fellBack = true
+	m.mu.Unlock()
+	return errors.Join(old.Close(), m.ag.Close())
+}
+
 func (m *iceMedia) Accept(remoteAnswer []byte) error {
+	m.mu.Lock()
+	fellBack := m.fellBack
+	m.mu.Unlock()
+	if fellBack {
+		return m.Session.Accept(remoteAnswer)
+	}
 	if err := m.takeRemote(remoteAnswer); err != nil {
 		return fmt.Errorf("%w: %w", media.ErrNegotiation, err)
 	}
@@ -310,6 +359,9 @@ func (m *iceMedia) Accept(remoteAnswer []byte) error {
 func (m *iceMedia) Start(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fellBack {
+		return m.Session.Start(ctx)
+	}
 	if m.started {
 		return nil
 	}
@@ -373,6 +425,13 @@ func (m *iceMedia) Close() error {
 	m.closeOnce.Do(func() {
 		close(m.closing)
 		m.wg.Wait()
+		m.mu.Lock()
+		fellBack := m.fellBack
+		m.mu.Unlock()
+		if fellBack { // the agent is closed already
+			err = m.Session.Close()
+			return
+		}
 		err = errors.Join(m.Session.Close(), m.ag.Close())
 	})
 	return err

@@ -68,7 +68,9 @@ func (h *Handset) mediaFromConfig(cfg media.Config, opts []media.Option) mediaFa
 		if !c.LocalIP.IsValid() || c.LocalIP.IsUnspecified() {
 			c.LocalIP = local
 		}
-		if icfg, params := h.iceParams(); icfg != nil { // callice.go
+		if icfg, params, err := h.iceParams(); err != nil { // callice.go
+			return nil, err
+		} else if icfg != nil {
 			return h.newICEMedia(icfg, params, c, opts)
 		}
 		return media.NewSession(c, opts...)

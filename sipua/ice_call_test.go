@@ -176,3 +176,67 @@ func TestICECallRelayDown(t *testing.T) {
 		}
 	}
 }
+
+// TestICECallFallbacks: a peer that does not do ICE (alice with plain
+// media) calls bob, whose ICE may use host candidates: bob answers with
+// plain media and the call's SRTP flows (his relay allocation is freed).
+// A relay-only handset without relay credentials (no MRAS) refuses to call
+// with "no relay" and stays registered.
+func TestICECallFallbacks(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	lab := startMRASLab(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	alice := newHandset(t, lab.fe, aliceConfig(), nil, sipua.WithSelfSubscriptions(true),
+		sipua.WithMediaConfig(iceMediaConfig()), sipua.WithCalls(sipua.CallConfig{AnswerDelay: -1}))
+	if err := alice.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bob := newHandset(t, lab.fe, bobConfig(), nil, sipua.WithSelfSubscriptions(true), sipua.WithMRAS(true),
+		sipua.WithMediaConfig(iceMediaConfig()), sipua.WithCalls(sipua.CallConfig{AnswerDelay: -1}),
+		sipua.WithICE(sipua.ICEConfig{Mode: ice.ModeMSOCS, Timeout: 5 * time.Second}))
+	if err := bob.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.WaitRelayCredentials(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := alice.Call(ctx, "bob@contoso.test", sipua.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bc *sipua.Call
+	waitFor(t, 10*time.Second, "bob's call", func() bool { bc = onlyCall(bob); return bc != nil })
+	waitFor(t, 20*time.Second, "plain media both ways", func() bool {
+		return ac.Stats().PacketsReceived >= 25 && bc.Stats().PacketsReceived >= 25
+	})
+	if st := bc.Stats(); !st.Encrypted || !st.MKI || st.SRTPAuthFailures != 0 {
+		t.Errorf("bob: %+v", st)
+	}
+	if err := ac.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-bc.Done()
+	waitFor(t, 10*time.Second, "bob's allocation freed", func() bool { return lab.relay.Stats().Allocations == 0 })
+
+	// A relay-only handset without MRAS: no credentials, no call.
+	carol := aliceConfig()
+	carol.Epid = "0c0c0c0c0c"
+	relayOnly := newHandset(t, lab.fe, carol, nil, sipua.WithSelfSubscriptions(true),
+		sipua.WithMediaConfig(iceMediaConfig()),
+		sipua.WithICE(sipua.ICEConfig{Mode: ice.ModeMSOCS, NoHost: true}))
+	if err := relayOnly.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := relayOnly.WaitInBand(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = relayOnly.Call(ctx, "bob@contoso.test", sipua.CallOptions{})
+	var e *sipua.Error
+	if !errors.As(err, &e) || e.Why != "no relay" || !errors.Is(err, sipua.ErrNoRelay) {
+		t.Fatalf("relay-only call without credentials: %v", err)
+	}
+	if st := relayOnly.State(); st != sipua.StateRegistered {
+		t.Errorf("relay-only handset %v", st)
+	}
+}
