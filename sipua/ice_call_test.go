@@ -213,7 +213,7 @@ func TestICECallFallbacks(t *testing.T) {
 	if st := bc.Stats(); !st.Encrypted || !st.MKI || st.SRTPAuthFailures != 0 {
 		t.Errorf("bob: %+v", st)
 	}
-	if err := ac.Hangup(ctx); err != nil {
+	if err = ac.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	<-bc.Done()
@@ -225,10 +225,10 @@ func TestICECallFallbacks(t *testing.T) {
 	relayOnly := newHandset(t, lab.fe, carol, nil, sipua.WithSelfSubscriptions(true),
 		sipua.WithMediaConfig(iceMediaConfig()),
 		sipua.WithICE(sipua.ICEConfig{Mode: ice.ModeMSOCS, NoHost: true}))
-	if err := relayOnly.Register(ctx); err != nil {
+	if err = relayOnly.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := relayOnly.WaitInBand(ctx); err != nil {
+	if _, err = relayOnly.WaitInBand(ctx); err != nil {
 		t.Fatal(err)
 	}
 	_, err = relayOnly.Call(ctx, "bob@contoso.test", sipua.CallOptions{})
