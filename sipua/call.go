@@ -153,10 +153,20 @@ func (c *Call) Diversion() string {
 // Stats returns the media statistics (final ones once ended).
 func (c *Call) Stats() media.Stats {
 	c.mu.Lock()
-	m, ended, final := c.media, c.state == CallEnded, c.final
+	m, ended := c.media, c.state == CallEnded
 	c.mu.Unlock()
-	if ended || m == nil {
-		return final
+	if ended {
+		// end marks the call ended before it closes the media and stores
+		// the final figures, then closes done: a caller racing another
+		// goroutine's end (PlaceCall's own BYE against the graceful stop's)
+		// waits for them instead of reading zeros.
+		<-c.done
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.final
+	}
+	if m == nil {
+		return media.Stats{}
 	}
 	return m.Stats()
 }
