@@ -356,6 +356,12 @@ func (s Summary) WriteText(w io.Writer) error {
 	if n := s.Totals["logons_aborted"]; n > 0 {
 		p("  %-26s %d (sign-ins in progress when the run stopped; not failures)\n", "Logons Aborted By Stop", n)
 	}
+	if n := s.Totals["calls_media_failed"]; n > 0 {
+		p("  %-26s %d (established, but no packets one way or SRTP failures; not passes)\n", "Calls With Failed Media", n)
+	}
+	if n := s.Totals["calls_aborted"]; n > 0 {
+		p("  %-26s %d (calls in setup when the run stopped; neither passes nor failures)\n", "Calls Aborted By Stop", n)
+	}
 	p("  %-26s %.2f%% (%d of %d)\n", "Registered", s.RegisteredPct, s.Totals["handsets_registered"], s.Handsets)
 	p("  %-26s p50 %.1f ms  p95 %.1f ms  p99 %.1f ms\n", "Sign-in latency", s.SignInMS["p50"], s.SignInMS["p95"], s.SignInMS["p99"])
 	if s.Totals["calls_attempted"] > 0 {
