@@ -103,11 +103,13 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 	var iopts []ice.Option
 	iopts = append(iopts, ice.WithLogger(h.log))
 	var relayErr error
+	relayed := false
 	switch cfg.Mode {
 	case ice.ModeMSOCS:
 		rc, err := h.allocateRelay(ctx, cfg, params)
 		if err == nil {
 			iopts = append(iopts, ice.WithRelay(rc))
+			relayed = true
 		} else {
 			relayErr = err
 		}
@@ -153,6 +155,7 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 		return nil, err
 	}
 	return &iceMedia{Session: sess, ag: ag, pc: pc, timeout: cfg.Timeout, h: h, noHost: cfg.NoHost,
+		relayed: relayed, relayUser: params["tcpIpApp.ice.username"],
 		plain:  func() (*media.Session, error) { return media.NewSession(mc, opts...) },
 		failed: make(chan error, 1), closing: make(chan struct{})}, nil
 }
@@ -248,6 +251,10 @@ type iceMedia struct {
 	pc      *pairConn
 	timeout time.Duration
 	noHost  bool
+	// relayed: the agent holds an MS-TURN allocation made with relayUser;
+	// renewed MRAS credentials are applied to it mid-call.
+	relayed   bool
+	relayUser string
 	// plain makes a session on the handset's own sockets, for an offer
 	// without ICE (a peer that does not do ICE) when host candidates are
 	// allowed: the call falls back to plain media.
@@ -411,11 +418,51 @@ func (m *iceMedia) run(ctx context.Context, ufrag, pwd string) {
 		}
 		return
 	}
-	select {
-	case <-m.ag.Failed():
-		m.fail(errors.New("ice path lost"))
-	case <-ctx.Done():
+	for {
+		changed := m.h.relayChanged()
+		m.renewRelay(ctx)
+		select {
+		case <-m.ag.Failed():
+			m.fail(errors.New("ice path lost"))
+			return
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
 	}
+}
+
+// renewRelay applies renewed MRAS credentials to the call's allocation
+// (a Refresh with the new user name; protocols.md §8: they change every
+// eight minutes and the old ones lapse). A failure is logged: the
+// allocation lives on until its lifetime ends, and a lost path ends the
+// call through Failed.
+func (m *iceMedia) renewRelay(ctx context.Context) {
+	if !m.relayed {
+		return
+	}
+	rc := m.h.RelayCredentials()
+	if rc == nil || rc.Username == m.relayUser {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	if err := m.ag.RenewRelay(rctx, rc.Username, string(rc.Password)); err != nil {
+		m.h.log.Warn("call: relay credentials not applied", "err", err)
+		return
+	}
+	m.relayUser = rc.Username
+	m.h.log.Debug("call: relay credentials renewed mid-call")
+}
+
+// relayChanged is closed when the next relay credentials are issued.
+func (h *Handset) relayChanged() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.relay.issued == nil {
+		h.relay.issued = make(chan struct{})
+	}
+	return h.relay.issued
 }
 
 // Close stops the checks, the streams and the agent (with its relay

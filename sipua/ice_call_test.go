@@ -240,3 +240,51 @@ func TestICECallFallbacks(t *testing.T) {
 		t.Errorf("relay-only handset %v", st)
 	}
 }
+
+// TestICECallRenewsRelayCredentials: time-scaled (8 min of MRAS duration
+// → 1 s), both handsets renew their relay credentials several times during
+// a relayed call; each renewal refreshes the call's allocation with the new
+// user name, nothing is rejected and the media keeps flowing.
+func TestICECallRenewsRelayCredentials(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	lab := startMRASLab(t, 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ac, bc := aliceConfig(), bobConfig()
+	ac.TimeScale, bc.TimeScale = 480, 480
+	alice := iceHandset(t, ctx, lab, ac, "udp", 10*time.Second)
+	bob := iceHandset(t, ctx, lab, bc, "tcp", 10*time.Second)
+	call, err := alice.Call(ctx, "bob@contoso.test", sipua.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bcall *sipua.Call
+	waitFor(t, 10*time.Second, "bob's call", func() bool { bcall = onlyCall(bob); return bcall != nil })
+	waitFor(t, 20*time.Second, "media both ways", func() bool {
+		return call.Stats().PacketsReceived >= 10 && bcall.Stats().PacketsReceived >= 10
+	})
+	issued := lab.mras.Issued()
+	// Two initial allocations plus at least two refreshes with renewed
+	// credentials per handset.
+	waitFor(t, 30*time.Second, "renewals applied", func() bool { return lab.relay.Stats().Allocated >= 6 })
+	before := [2]uint64{call.Stats().PacketsReceived, bcall.Stats().PacketsReceived}
+	waitFor(t, 20*time.Second, "media after the renewals", func() bool {
+		return call.Stats().PacketsReceived >= before[0]+25 && bcall.Stats().PacketsReceived >= before[1]+25
+	})
+	if st := lab.relay.Stats(); st.Rejected != 0 || st.Allocations != 2 {
+		t.Fatalf("relay %+v", st)
+	}
+	if lab.mras.Issued() < issued+4 {
+		t.Fatalf("MRAS issued %d, %d before", lab.mras.Issued(), issued)
+	}
+	select {
+	case <-call.Done():
+		t.Fatalf("the call ended: %q %v", call.EndReason(), call.Err())
+	default:
+	}
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-bcall.Done()
+	t.Logf("relay %+v, MRAS issued %d", lab.relay.Stats(), lab.mras.Issued())
+}
