@@ -229,7 +229,7 @@ func remoteICE(body []byte) (ufrag, pwd string, cands []ice.Candidate, err error
 			case "candidate":
 				c, perr := ice.ParseCandidateLine(a.Value)
 				if perr != nil || c.Component != 1 {
-					continue // RTCP's component 2 is not used; a bad line is skipped (RFC 8839 §5.1)
+					continue // RTCP's component 2 is not used (RTCP is multiplexed on 1)
 				}
 				cands = append(cands, c)
 			}
@@ -589,4 +589,19 @@ func mediaSetupWhy(err error) string {
 		return "no relay"
 	}
 	return "media setup"
+}
+
+// ICEConfigFromValues reads tcpIpApp.ice.mode (configs registry: GENERIC,
+// the default, or MSOCS) into an ICEConfig for WithICE; get is
+// configs.Effective.LookupFunc. Unset means the registry default.
+func ICEConfigFromValues(get Lookup) (ICEConfig, error) {
+	v, _ := get("tcpIpApp.ice.mode")
+	switch mode := strings.ToUpper(strings.TrimSpace(v)); mode {
+	case "":
+		return ICEConfig{Mode: ice.ModeGeneric}, nil
+	case ice.ModeGeneric, ice.ModeMSOCS:
+		return ICEConfig{Mode: mode}, nil
+	default:
+		return ICEConfig{}, fmt.Errorf("sipua: tcpIpApp.ice.mode=%q (permitted GENERIC, MSOCS)", v)
+	}
 }
