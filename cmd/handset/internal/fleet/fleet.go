@@ -9,6 +9,7 @@ package fleet
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -365,6 +366,12 @@ func (s *callScheduler) fire(i int) {
 		}()
 		start := obs.CallStarted()
 		res, err := c.PlaceCall(ctx, callee, r.cfg.CallDuration)
+		if err != nil && !res.Established && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			// The run's graceful stop overtook the setup: the handset was
+			// signing out or closed (not registered, ErrClosed) when the
+			// call tried to go out. An aborted call, not a failed one.
+			err = fmt.Errorf("%w: %w", context.Canceled, err)
+		}
 		st := res.Stats
 		obs.CallEnded(metrics.CallRecord{
 			Callee: callee, Start: start, Setup: res.Setup, Duration: res.Held,

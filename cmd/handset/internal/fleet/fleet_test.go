@@ -391,3 +391,44 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// stoppingCaller's calls are still in setup when the run stops, and fail
+// the way sipua's do when the handset is signing out or closed: with an
+// error that is not context.Canceled.
+type stoppingCaller struct{ *fake }
+
+func (f stoppingCaller) PlaceCall(ctx context.Context, _ string, _ time.Duration) (CallResult, error) {
+	<-ctx.Done()
+	return CallResult{Outcome: sipua.OutcomeTransport, Reason: "not registered"}, errors.New("sipua: not registered")
+}
+
+// TestCallsOvertakenByStop: calls whose setup the graceful stop overtook
+// are aborted, not failures (VoIP Pass Rate and the failure table ignore
+// them).
+func TestCallsOvertakenByStop(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	synctest.Test(t, func(t *testing.T) {
+		const n = 10
+		col, err := metrics.New(metrics.Config{Handsets: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		factory := func(s Spec, obs sipua.Observer) (Handset, error) {
+			return stoppingCaller{&fake{obs: obs, id: s.MAC, signIn: 5 * time.Millisecond, closed: make(chan struct{})}}, nil
+		}
+		cfg := Config{Rate: 100, Duration: 10 * time.Second, CallsPerHour: 3600, CallDuration: time.Second,
+			Callee: func(int, *rand.Rand) string { return "sip:echo@lab" }, Seed: 1}
+		r, err := New(cfg, specs(n), factory, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		s := col.Snapshot()
+		if s.Counters[metrics.CallsAttempted] == 0 || s.Counters[metrics.CallsAborted] != s.Counters[metrics.CallsAttempted] ||
+			s.Counters[metrics.CallsFailed] != 0 || len(s.Failures) != 0 || s.VoIPPassRate() != 100 {
+			t.Errorf("counters %v failures %v pass rate %v", s.Counters, s.Failures, s.VoIPPassRate())
+		}
+	})
+}
