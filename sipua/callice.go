@@ -157,7 +157,7 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 	return &iceMedia{Session: sess, ag: ag, pc: pc, timeout: cfg.Timeout, h: h, noHost: cfg.NoHost,
 		relayed: relayed, relayUser: params["tcpIpApp.ice.username"],
 		plain:  func() (*media.Session, error) { return media.NewSession(mc, opts...) },
-		failed: make(chan error, 1), closing: make(chan struct{})}, nil
+		failed: make(chan error, 1)}, nil
 }
 
 // allocateRelay allocates on the MS-TURN relay the in-band layer names.
@@ -267,7 +267,8 @@ type iceMedia struct {
 	haveRemote bool
 	started    bool
 	failed     chan error // one value: why the path is gone
-	closing    chan struct{}
+	closed     bool
+	stop       context.CancelFunc // ends run; nil before Start
 	closeOnce  sync.Once
 	wg         sync.WaitGroup
 }
@@ -372,12 +373,17 @@ func (m *iceMedia) Start(ctx context.Context) error {
 	if m.started {
 		return nil
 	}
+	if m.closed {
+		return fmt.Errorf("%w: start after close", media.ErrState)
+	}
 	if !m.haveRemote {
 		return fmt.Errorf("%w: start before the peer's candidates", ErrNoRelay)
 	}
 	m.started = true
+	rctx, cancel := context.WithCancel(ctx)
+	m.stop = cancel // Close ends the checks and the watch
 	m.wg.Add(1)
-	go m.run(ctx, m.ufrag, m.pwd)
+	go m.run(rctx, m.ufrag, m.pwd)
 	return nil
 }
 
@@ -390,15 +396,6 @@ func (m *iceMedia) fail(err error) {
 
 func (m *iceMedia) run(ctx context.Context, ufrag, pwd string) {
 	defer m.wg.Done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { // Close ends the checks
-		select {
-		case <-m.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	ictx, icancel := context.WithTimeout(ctx, m.timeout)
 	conn, err := m.ag.Connect(ictx, ufrag, pwd)
 	icancel()
@@ -470,11 +467,14 @@ func (h *Handset) relayChanged() <-chan struct{} {
 func (m *iceMedia) Close() error {
 	var err error
 	m.closeOnce.Do(func() {
-		close(m.closing)
-		m.wg.Wait()
 		m.mu.Lock()
-		fellBack := m.fellBack
+		m.closed = true
+		stop, fellBack := m.stop, m.fellBack
 		m.mu.Unlock()
+		if stop != nil {
+			stop()
+		}
+		m.wg.Wait()
 		if fellBack { // the agent is closed already
 			err = m.Session.Close()
 			return
