@@ -97,6 +97,12 @@ type Call struct {
 	err    error
 	reason string
 	status int
+
+	// abort asks Call's INVITE loop to CANCEL an outgoing call that is not
+	// answered yet (Hangup during setup, e.g. the graceful stop); nil for
+	// incoming calls.
+	abort   chan struct{}
+	aborted bool // abort is closed; guarded by mu
 }
 
 // ID returns the Call-ID.
@@ -408,7 +414,7 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 	req.SetBody(offer)
 
 	call := &Call{h: h, id: callID, peer: toURI.String(), state: CallDialing, media: m, invite: req,
-		start: h.calls.now(), done: make(chan struct{})}
+		start: h.calls.now(), done: make(chan struct{}), abort: make(chan struct{})}
 	call.dlg = dialog{callID: callID, localTag: tag, localURI: from.Address.String(), remoteURI: toURI.String(), localSeq: 1, target: ruri.String()}
 	if !h.addCall(call) {
 		_ = m.Close()
@@ -445,6 +451,14 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 				if err := call.established(c, sa, res); err != nil {
 					return nil, err
 				}
+				call.mu.Lock()
+				aborted := call.aborted
+				call.mu.Unlock()
+				if aborted { // Hangup came while the 200 was handled: BYE now
+					hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.TransactionTimeout)
+					_ = call.Hangup(hctx)
+					cancel()
+				}
 				return call, nil
 			default:
 				h.ackNon2xx(c, sa, req, res)
@@ -470,6 +484,8 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 			return nil, call.cancel(c, sa, req, ch, &Error{Op: op, Class: OutcomeRejected, Why: "no answer"})
 		case <-ctx.Done():
 			return nil, call.cancel(c, sa, req, ch, &Error{Op: op, Class: OutcomeTimeout, Why: "canceled", Err: ctx.Err()})
+		case <-call.abort:
+			return nil, call.cancel(c, sa, req, ch, &Error{Op: op, Class: OutcomeTimeout, Why: "canceled", Err: context.Canceled})
 		case <-h.closing:
 			call.end(ErrClosed, "closed", 0)
 			return nil, ErrClosed
@@ -661,6 +677,18 @@ func (c *Call) Hangup(ctx context.Context) error {
 		h.respond(conn, sa, c.invite, 486, reasonFor(486), c.dlg.localTag, nil)
 		c.end(nil, "declined", 486)
 		return nil
+	case !c.incoming && c.abort != nil && c.abortSetup():
+		// Not answered yet: there is no dialog to BYE. Call's loop CANCELs
+		// the INVITE (and ACKs and BYEs a 200 that crosses the CANCEL,
+		// RFC 3261 §15), or BYEs at once a 200 it was already handling, so
+		// the far end holds no dialog once the call is done; the graceful
+		// stop waits for that before its un-REGISTER.
+		select {
+		case <-c.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	c.mu.Lock()
 	c.dlg.localSeq++
@@ -679,6 +707,24 @@ func (c *Call) Hangup(ctx context.Context) error {
 		return statusError("bye "+c.peer, "BYE", res)
 	}
 	return nil
+}
+
+// abortSetup closes c.abort if the outgoing call is still being set up and
+// reports whether it did (or had). The state check and the close are one
+// step under c.mu, and Call checks c.aborted under c.mu after marking the
+// call established, so a Hangup racing the 200 OK is never lost.
+func (c *Call) abortSetup() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.aborted {
+		return true
+	}
+	if c.state != CallDialing && c.state != CallRinging {
+		return false
+	}
+	c.aborted = true
+	close(c.abort)
+	return true
 }
 
 // Hold puts the call on hold: re-INVITE with a=sendonly (a=inactive when

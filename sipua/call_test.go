@@ -735,3 +735,50 @@ func TestCallRealMedia30s(t *testing.T) {
 		}
 	}
 }
+
+// TestHangupDuringSetupCancels: Hangup of an outgoing call that is still
+// ringing (the graceful stop's hangupAll) CANCELs the INVITE and returns
+// once the call ended, so the far end and labfe hold no dialog; Call
+// returns the cancellation as context.Canceled (a load run counts it as
+// aborted, not failed).
+func TestHangupDuringSetupCancels(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFE(t)
+	clock := newManualClock()
+	bob := startParty(t, fe, "bob", clock, CallConfig{NoAutoAnswer: true})
+	alice := startParty(t, fe, "alice", clock, CallConfig{})
+
+	placed := make(chan error, 1)
+	go func() {
+		_, err := alice.h.Call(context.Background(), "sip:bob@contoso.test", CallOptions{})
+		placed <- err
+	}()
+	alice.waitCall(t, callState(CallRinging))
+	bob.waitCall(t, callState(CallRinging))
+	calls := alice.h.Calls()
+	if len(calls) != 1 {
+		t.Fatalf("alice has %d calls", len(calls))
+	}
+	if err := calls[0].Hangup(t.Context()); err != nil {
+		t.Fatalf("hangup while ringing: %v", err)
+	}
+	select {
+	case <-calls[0].Done():
+	default:
+		t.Fatal("Hangup returned before the call ended")
+	}
+	err := <-placed
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 487 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Call: %v", err)
+	}
+	if ev := bob.waitCall(t, callState(CallEnded)); ev.Reason != "canceled" {
+		t.Errorf("bob's end %+v", ev)
+	}
+	if n := len(alice.h.Calls()) + len(bob.h.Calls()); n != 0 {
+		t.Errorf("%d calls left", n)
+	}
+	if st := fe.Stats(); st.Dialogs != 0 {
+		t.Errorf("labfe holds %d dialogs", st.Dialogs)
+	}
+}
