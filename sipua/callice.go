@@ -103,15 +103,11 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 	var iopts []ice.Option
 	iopts = append(iopts, ice.WithLogger(h.log))
 	var relayErr error
-	relayed := false
+	var rc *msturn.Client
 	switch cfg.Mode {
 	case ice.ModeMSOCS:
-		rc, err := h.allocateRelay(ctx, cfg, params)
-		if err == nil {
+		if rc, relayErr = h.allocateRelay(ctx, cfg, params); relayErr == nil {
 			iopts = append(iopts, ice.WithRelay(rc))
-			relayed = true
-		} else {
-			relayErr = err
 		}
 	case ice.ModeGeneric:
 		port := params["tcpIpApp.ice.turn.udpPort"]
@@ -127,18 +123,29 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 		}
 		h.log.Warn("call: no relay, host candidates only", "err", relayErr)
 	}
+	// closeAll undoes the leg on a failure below (msturn's Close is
+	// idempotent: the agent may or may not have taken the relay yet).
+	closeAll := func(ag *ice.Agent) {
+		if ag != nil {
+			_ = ag.Close()
+		}
+		if rc != nil {
+			_ = rc.Close()
+		}
+	}
 	ag, err := ice.New(icfg, iopts...)
 	if err != nil {
+		closeAll(nil)
 		return nil, fmt.Errorf("%w: %w", ErrNoRelay, err)
 	}
 	cands, err := ag.Gather(ctx)
 	if err != nil && (cfg.NoHost || len(cands) == 0) {
-		_ = ag.Close()
+		closeAll(ag)
 		return nil, fmt.Errorf("%w: gather: %w", ErrNoRelay, err)
 	}
 	def, ok := defaultCandidate(cands)
 	if !ok {
-		_ = ag.Close()
+		closeAll(ag)
 		return nil, fmt.Errorf("%w: no candidate gathered", ErrNoRelay)
 	}
 	ufrag, pwd := ag.Credentials()
@@ -151,11 +158,11 @@ func (h *Handset) newICEMedia(cfg *ICEConfig, params map[string]string, mc media
 	sess, err := media.NewSession(mc, append(append([]media.Option(nil), opts...),
 		media.WithTransport(media.Transport{Conn: pc, Addr: def, Attributes: attrs}))...)
 	if err != nil {
-		_ = ag.Close()
+		closeAll(ag)
 		return nil, err
 	}
 	return &iceMedia{Session: sess, ag: ag, pc: pc, timeout: cfg.Timeout, h: h, noHost: cfg.NoHost,
-		relayed: relayed, relayUser: params["tcpIpApp.ice.username"],
+		relayed: rc != nil, relayUser: params["tcpIpApp.ice.username"],
 		plain:  func() (*media.Session, error) { return media.NewSession(mc, opts...) },
 		failed: make(chan error, 1)}, nil
 }
