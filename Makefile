@@ -24,7 +24,7 @@ vet:
 lint:
 	$(GO) tool golangci-lint run $(PKGS)
 
-fuzz-smoke: ## run every Fuzz target briefly (FUZZTIME, default 4s)
+fuzz-smoke: ## run every Fuzz target briefly (FUZZTIME, default 3s)
 	./scripts/fuzz-smoke.sh
 
 bench: ## the benchmark suite at a size for a 2-core machine

@@ -3,7 +3,7 @@
 # (STYLE.md rule 12). Targets are found with `go test -list '^Fuzz'`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fuzztime=${FUZZTIME:-4s}
+fuzztime=${FUZZTIME:-3s}
 n=0
 for pkg in $(go list ./...); do
   targets=$(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true)
