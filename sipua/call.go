@@ -191,7 +191,7 @@ func (h *Handset) Calls() []*Call {
 func (h *Handset) addCall(c *Call) bool {
 	h.calls.mu.Lock()
 	defer h.calls.mu.Unlock()
-	if h.calls.closed {
+	if h.calls.closed || h.calls.draining {
 		return false
 	}
 	if h.calls.calls == nil {
@@ -418,6 +418,9 @@ func (h *Handset) Call(ctx context.Context, to string, opts CallOptions) (*Call,
 	call.dlg = dialog{callID: callID, localTag: tag, localURI: from.Address.String(), remoteURI: toURI.String(), localSeq: 1, target: ruri.String()}
 	if !h.addCall(call) {
 		_ = m.Close()
+		if h.callsDraining() {
+			return nil, &Error{Op: op, Class: OutcomeTransport, Why: "signing out", Err: ErrNotRegistered}
+		}
 		return nil, ErrClosed
 	}
 	key, ch, err := h.startTx(c, sa, req)

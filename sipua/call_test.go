@@ -782,3 +782,28 @@ func TestHangupDuringSetupCancels(t *testing.T) {
 		t.Errorf("labfe holds %d dialogs", st.Dialogs)
 	}
 }
+
+// TestNoCallsWhileSigningOut: once the graceful stop has begun ending the
+// calls (before its un-REGISTER) no call starts: an outgoing one fails
+// "signing out" without an INVITE, an incoming one is answered 480.
+func TestNoCallsWhileSigningOut(t *testing.T) {
+	testutil.VerifyNoLeaks(t)
+	fe := startFE(t)
+	clock := newManualClock()
+	bob := startParty(t, fe, "bob", clock, CallConfig{AnswerDelay: -1})
+	alice := startParty(t, fe, "alice", clock, CallConfig{AnswerDelay: -1})
+	alice.h.endCallsBeforeUnregister(t.Context())
+
+	_, err := alice.h.Call(t.Context(), "sip:bob@contoso.test", CallOptions{})
+	var e *Error
+	if !errors.As(err, &e) || e.Why != "signing out" {
+		t.Fatalf("outgoing call while signing out: %v", err)
+	}
+	_, err = bob.h.Call(t.Context(), "sip:alice@contoso.test", CallOptions{})
+	if !errors.As(err, &e) || e.Status != 480 {
+		t.Fatalf("incoming call while signing out: %v", err)
+	}
+	if n := len(alice.h.Calls()) + len(bob.h.Calls()); n != 0 {
+		t.Errorf("%d calls left", n)
+	}
+}

@@ -123,6 +123,9 @@ func (h *Handset) onInvite(conn *connection, sa *secAssoc, req *sip.Request) {
 	}
 	if !h.addCall(c) {
 		_ = m.Close()
+		if h.callsDraining() {
+			reject(480, "signing out")
+		}
 		return
 	}
 	h.respond(conn, sa, req, 180, reasonFor(180), tag, nil, sip.NewHeader("Contact", h.localContact(conn)))
@@ -371,6 +374,13 @@ func (h *Handset) endCallsLost() {
 	for _, c := range h.Calls() {
 		c.end(&Error{Op: "call " + c.peer, Class: OutcomeTransport, Why: "connection lost"}, "connection lost", 0)
 	}
+}
+
+// callsDraining reports whether the graceful stop refuses new calls.
+func (h *Handset) callsDraining() bool {
+	h.calls.mu.Lock()
+	defer h.calls.mu.Unlock()
+	return h.calls.draining
 }
 
 // closeCalls ends every call without signalling (Close) and waits for the

@@ -29,11 +29,16 @@ type callRegistry struct {
 	media  mediaFactory
 	clock  callClock
 
-	mu      sync.Mutex
-	closed  bool
-	calls   map[string]*Call // by Call-ID
-	pending map[string]chan txResult
-	wg      sync.WaitGroup // timer callbacks and per-call goroutines
+	mu     sync.Mutex
+	closed bool
+	// draining: the graceful stop is ending the calls before its
+	// un-REGISTER (run.go endCallsBeforeUnregister); no call starts until
+	// Run starts again, so none slips out between the BYEs and the
+	// un-REGISTER.
+	draining bool
+	calls    map[string]*Call // by Call-ID
+	pending  map[string]chan txResult
+	wg       sync.WaitGroup // timer callbacks and per-call goroutines
 
 	sendMu  sync.Mutex // sign+write in cnum order (labfe/Lync reject a lower cnum as replay)
 	cnumMu  sync.Mutex

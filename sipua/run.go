@@ -29,6 +29,9 @@ func (h *Handset) Run(ctx context.Context) error {
 		return err
 	}
 	defer h.runWG.Done()
+	h.calls.mu.Lock()
+	h.calls.draining = false // calls again after a previous graceful stop
+	h.calls.mu.Unlock()
 	clk := h.recoveryClock()
 	rng := h.seededRand()
 	delay := func(n int) time.Duration { return retry.Delay(h.cfg.RetryBase, h.cfg.RetryMax, n, rng) }
@@ -223,6 +226,12 @@ func (h *Handset) shutdown() {
 // before the un-REGISTER, within the same grace. The call code sets
 // h.endCalls (BYE for every active call); without calls it does nothing.
 func (h *Handset) endCallsBeforeUnregister(ctx context.Context) {
+	// No call starts from here on, not even a first one (endCalls still
+	// nil): addCall sets endCalls under calls.mu, so a call added before
+	// this line is ended below.
+	h.calls.mu.Lock()
+	h.calls.draining = true
+	h.calls.mu.Unlock()
 	h.mu.Lock()
 	end := h.endCalls
 	h.mu.Unlock()
