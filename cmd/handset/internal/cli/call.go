@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -116,17 +114,9 @@ func runCall(ctx context.Context, env *Env, args []string) int {
 	if o.insecure {
 		setup.handset.Insecure = true
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, rerr := os.ReadFile(o.caFile)
-		if rerr != nil {
-			return fail(env, &EnvError{fmt.Errorf("call: --ca: %w", rerr)})
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fail(env, &UsageError{fmt.Errorf("call: --ca %s: no PEM certificates", o.caFile)})
-		}
-		tc.RootCAs = pool
+	tc, err := clientTLS("call", o.caFile)
+	if err != nil {
+		return fail(env, err)
 	}
 	if !env.Log.Enabled(ctx, slog.LevelDebug) {
 		quietSipgo()

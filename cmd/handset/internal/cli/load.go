@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -306,17 +305,9 @@ func remoteTarget(o *loadOptions) (*loadTarget, error) {
 	if _, _, err := net.SplitHostPort(o.target); err != nil {
 		return nil, &UsageError{fmt.Errorf("load: --target %q: want host:port", o.target)}
 	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, err := os.ReadFile(o.caFile)
-		if err != nil {
-			return nil, &EnvError{fmt.Errorf("load: --ca: %w", err)}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &UsageError{fmt.Errorf("load: --ca %s: no PEM certificates", o.caFile)}
-		}
-		conf.RootCAs = pool
+	conf, err := clientTLS("load", o.caFile)
+	if err != nil {
+		return nil, err
 	}
 	return &loadTarget{name: o.target, dialAddr: o.target, tls: conf, equiv: equivalents(o.timeScale, sipua.DefaultExpires), close: func() {}}, nil
 }

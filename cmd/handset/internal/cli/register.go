@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -101,17 +99,9 @@ func runRegister(ctx context.Context, env *Env, args []string) int {
 			env.Log.Warn("could not save the user certificate", "err", serr)
 		}
 	}()
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.caFile != "" {
-		pem, rerr := os.ReadFile(o.caFile)
-		if rerr != nil {
-			return fail(env, &EnvError{fmt.Errorf("register: --ca: %w", rerr)})
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fail(env, &UsageError{fmt.Errorf("register: --ca %s: no PEM certificates", o.caFile)})
-		}
-		tc.RootCAs = pool
+	tc, err := clientTLS("register", o.caFile)
+	if err != nil {
+		return fail(env, err)
 	}
 	if !env.Log.Enabled(ctx, slog.LevelDebug) {
 		quietSipgo()
