@@ -2,14 +2,11 @@ package sipua
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/handset-dev/handset/internal/peers"
+	"github.com/handset-dev/handset/internal/peers/coturn"
 	"github.com/handset-dev/handset/internal/testutil"
 	"github.com/handset-dev/handset/media"
 	"github.com/handset-dev/handset/media/ice"
@@ -17,41 +14,11 @@ import (
 	"github.com/handset-dev/handset/sipua/mras"
 )
 
-// startCoturn runs Debian's coturn on a free loopback port with long-term
+// startCoturn runs Debian's coturn (internal/peers/coturn) with long-term
 // credentials for alice and bob and returns its port.
 func startCoturn(t *testing.T) int {
 	t.Helper()
-	bin := testutil.RequirePeer(t, "turnserver")
-	dir := t.TempDir()
-	port := peers.FreePort(t)
-	conf := fmt.Sprintf(`listening-ip=127.0.0.1
-relay-ip=127.0.0.1
-listening-port=%d
-no-tls
-no-dtls
-lt-cred-mech
-realm=contoso.test
-user=alice:secret
-user=bob:secret2
-fingerprint
-allow-loopback-peers
-no-cli
-no-multicast-peers
-no-software-attribute
-userdb=%s
-pidfile=%s
-log-file=stdout
-simple-log
-`, port, filepath.Join(dir, "turndb"), filepath.Join(dir, "turnserver.pid"))
-	path := filepath.Join(dir, "turnserver.conf")
-	peers.WriteFile(t, path, []byte(conf))
-	p := peers.Start(t, "coturn", dir, bin, "-c", path)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := p.WaitListening(ctx, "127.0.0.1:"+strconv.Itoa(port)); err != nil {
-		t.Fatal(err)
-	}
-	return port
+	return coturn.Start(t)
 }
 
 // giveRelay stores relay credentials as an MRAS answer would (the in-band

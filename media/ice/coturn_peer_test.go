@@ -3,9 +3,7 @@ package ice_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,48 +13,15 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/turn/v5"
 
-	"github.com/handset-dev/handset/internal/peers"
-	"github.com/handset-dev/handset/internal/testutil"
+	"github.com/handset-dev/handset/internal/peers/coturn"
 	"github.com/handset-dev/handset/media/ice"
 )
 
-// startCoturn runs Debian's coturn on a free loopback port with long-term
-// credentials (../shared/peers/coturn/turnserver.conf, minus TLS) and
-// returns its address.
+// startCoturn runs Debian's coturn (internal/peers/coturn) and returns its
+// address.
 func startCoturn(t *testing.T) string {
 	t.Helper()
-	bin := testutil.RequirePeer(t, "turnserver")
-	dir := t.TempDir()
-	port := peers.FreePort(t)
-	conf := fmt.Sprintf(`listening-ip=127.0.0.1
-relay-ip=127.0.0.1
-listening-port=%d
-no-tls
-no-dtls
-lt-cred-mech
-realm=contoso.test
-user=alice:secret
-user=bob:secret2
-fingerprint
-allow-loopback-peers
-no-cli
-no-multicast-peers
-no-software-attribute
-userdb=%s
-pidfile=%s
-log-file=stdout
-simple-log
-`, port, filepath.Join(dir, "turndb"), filepath.Join(dir, "turnserver.pid"))
-	path := filepath.Join(dir, "turnserver.conf")
-	peers.WriteFile(t, path, []byte(conf))
-	p := peers.Start(t, "coturn", dir, bin, "-c", path)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := p.WaitListening(ctx, addr); err != nil {
-		t.Fatal(err)
-	}
-	return addr
+	return "127.0.0.1:" + strconv.Itoa(coturn.Start(t))
 }
 
 func quietLogs() logging.LoggerFactory {
