@@ -27,6 +27,28 @@ type testPKI struct {
 	caKey  crypto.Signer
 }
 
+// serial is a random positive 62-bit certificate serial number.
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	return n.Add(n, big.NewInt(1))
+}
+
+// serverLeaf is the template of labfe's server certificates (SIP/TLS and
+// the RSA one for TLS-DSK): fqdn, localhost, 127.0.0.1 and ::1, valid from
+// now-1h for 30 days, server authentication.
+func serverLeaf(fqdn string, now time.Time) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: fqdn},
+		DNSNames:     []string{fqdn, "localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+}
+
 // generatePKI makes a throw-away CA ("labfe test CA") and a server
 // certificate for fqdn, localhost, 127.0.0.1 and ::1, valid from now-1h for
 // 30 days. Keys come from crypto/rand: they are never part of a golden file.
@@ -34,10 +56,6 @@ func generatePKI(fqdn string, now time.Time, rsaKey bool) (*testPKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("labfe: ca key: %w", err)
-	}
-	serial := func() *big.Int {
-		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-		return n.Add(n, big.NewInt(1))
 	}
 	ca := &x509.Certificate{
 		SerialNumber:          serial(),
@@ -66,17 +84,7 @@ func generatePKI(fqdn string, now time.Time, rsaKey bool) (*testPKI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("labfe: server key: %w", err)
 	}
-	leaf := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: fqdn},
-		DNSNames:     []string{fqdn, "localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, key.Public(), caKey)
+	der, err := x509.CreateCertificate(rand.Reader, serverLeaf(fqdn, now), caCert, key.Public(), caKey)
 	if err != nil {
 		return nil, fmt.Errorf("labfe: server certificate: %w", err)
 	}

@@ -7,11 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -406,18 +404,7 @@ func issueRSAServerCert(ca *x509.Certificate, caKey crypto.Signer, fqdn string, 
 	if err != nil {
 		return nil, fmt.Errorf("labfe: tls-dsk key: %w", err)
 	}
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	tmpl := &x509.Certificate{
-		SerialNumber: n.Add(n, big.NewInt(1)),
-		Subject:      pkix.Name{CommonName: fqdn},
-		DNSNames:     []string{fqdn, "localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(30 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+	der, err := x509.CreateCertificate(rand.Reader, serverLeaf(fqdn, now), ca, key.Public(), caKey)
 	if err != nil {
 		return nil, fmt.Errorf("labfe: tls-dsk certificate: %w", err)
 	}

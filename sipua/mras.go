@@ -63,24 +63,11 @@ func (h *Handset) startMRAS() {
 
 // WaitRelayCredentials blocks until relay credentials exist (or ctx ends).
 func (h *Handset) WaitRelayCredentials(ctx context.Context) (*RelayCredentials, error) {
-	for {
-		h.mu.Lock()
-		if h.relay.issued == nil {
-			h.relay.issued = make(chan struct{})
-		}
-		ch, got := h.relay.issued, h.relay.creds != nil
-		h.mu.Unlock()
-		if got {
-			return h.RelayCredentials(), nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-h.closing:
-			return nil, ErrClosed
-		}
+	err := h.waitUntil(ctx, func() (*chan struct{}, bool) { return &h.relay.issued, h.relay.creds != nil })
+	if err != nil {
+		return nil, err
 	}
+	return h.RelayCredentials(), nil
 }
 
 // RelayCredentials returns the current relay credentials, nil before any.

@@ -231,15 +231,9 @@ func (h *Handset) authenticate(ctx context.Context, c *connection, start time.Ti
 	default:
 		return statusError(op, "REGISTER with AUTHENTICATE", res)
 	}
-	// Pitfall 5: the 200 OK to the AUTHENTICATE REGISTER is the first
-	// message verified with the server keys; it must be signed.
-	if len(authInfoHeaders(res)) == 0 {
-		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "unsigned 200 after AUTHENTICATE", Status: 200}
+	if err := h.establish(op, "AUTHENTICATE", "signature", res, sas); err != nil {
+		return err
 	}
-	h.step("verified the server's signature on the 200 OK (security association established)")
-	h.mu.Lock()
-	h.sa = sas
-	h.mu.Unlock()
 	if err := h.registered(res, start); err != nil {
 		return err
 	}
@@ -360,6 +354,22 @@ func (h *Handset) redirect(res *sip.Response, op string) error {
 		port = DefaultPort
 	}
 	return &redirectError{to: &target{addr: net.JoinHostPort(u.Host, strconv.Itoa(port)), serverName: u.Host}}
+}
+
+// establish installs the security association sas that the handshake's
+// final 200 OK completes. Pitfall 5: that 200 OK is the first message
+// verified with the server keys, so it must be signed (roundTrip has
+// verified any signature it carries); after names the last request for
+// the error ("AUTHENTICATE", "TLS-DSK"), what the trace line.
+func (h *Handset) establish(op, after, what string, res *sip.Response, sas *secAssoc) error {
+	if len(authInfoHeaders(res)) == 0 {
+		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "unsigned 200 after " + after, Status: 200}
+	}
+	h.step("verified the server's %s on the 200 OK (security association established)", what)
+	h.mu.Lock()
+	h.sa = sas
+	h.mu.Unlock()
+	return nil
 }
 
 // pickChallenge returns the NTLM challenge of the family's header and the

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -82,22 +83,38 @@ func (h *Handset) WaitInBand(ctx context.Context) (*InBand, error) {
 	if h.cfg.standard() {
 		return nil, ErrNoInBand // nothing will come: no self-subscriptions
 	}
+	err := h.waitUntil(ctx, func() (*chan struct{}, bool) { return &h.subs.changed, h.subs.inband != nil })
+	if errors.Is(err, ErrClosed) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sipua: waiting for in-band provisioning: %w", err)
+	}
+	return h.InBand(), nil
+}
+
+// waitUntil blocks until cond holds, ctx ends (ctx.Err()) or the handset
+// closes (ErrClosed). cond runs under h.mu and returns the condition and
+// the channel its writer closes on a change; waitUntil creates that
+// channel when it is nil, so writers only close it when set.
+func (h *Handset) waitUntil(ctx context.Context, cond func() (*chan struct{}, bool)) error {
 	for {
 		h.mu.Lock()
-		if h.subs.changed == nil {
-			h.subs.changed = make(chan struct{})
+		chp, ok := cond()
+		if *chp == nil {
+			*chp = make(chan struct{})
 		}
-		ch, got := h.subs.changed, h.subs.inband != nil
+		ch := *chp
 		h.mu.Unlock()
-		if got {
-			return h.InBand(), nil
+		if ok {
+			return nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("sipua: waiting for in-band provisioning: %w", ctx.Err())
+			return ctx.Err()
 		case <-h.closing:
-			return nil, ErrClosed
+			return ErrClosed
 		}
 	}
 }

@@ -208,13 +208,9 @@ func (h *Handset) signInDSK(ctx context.Context, c *connection, chal sipae.Param
 	default:
 		return statusError(op, "signed TLS-DSK REGISTER", res)
 	}
-	if len(authInfoHeaders(res)) == 0 {
-		return &Error{Op: op, Class: OutcomeAuthRejected, Why: "unsigned 200 after TLS-DSK", Status: 200}
+	if err := h.establish(op, "TLS-DSK", "TLS-DSK signature", res, sas); err != nil {
+		return err
 	}
-	h.step("verified the server's TLS-DSK signature on the 200 OK (security association established)")
-	h.mu.Lock()
-	h.sa = sas
-	h.mu.Unlock()
 	return h.registered(res, start)
 }
 
